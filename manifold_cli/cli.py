@@ -1,0 +1,150 @@
+"""The `manifold` command line (Typer + Rich).
+
+Start-up matters (a map-editor plugin pays it per click), so heavy modules are imported
+inside the commands that need them: torch only for train/export/info --preset,
+onnxruntime only for commands that render.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+
+from .tiles import TileError
+
+app = typer.Typer(
+    help="Learn a compact code for pixel-art tiles and render them again at any resolution.",
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+
+
+class Device(str, Enum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+class Coordinates(str, Enum):
+    center = "center"
+    corner = "corner"
+
+
+class Precision(str, Enum):
+    fp32 = "fp32"
+    bf16 = "bf16"
+
+
+def fail(message: str, code: int = 1):
+    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def need_torch(what: str):
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        fail(f"{what} needs PyTorch: pip install 'manifold-tiles[train]' (or `make dev`)")
+
+
+@app.command()
+def info(
+    preset: Optional[str] = typer.Option(None, help="A named preset, e.g. seed-b8-h128."),
+    model: Optional[Path] = typer.Option(None, help="A model directory (from `manifold export`)."),
+    channels: Optional[int] = typer.Option(None, help="With --preset: 1, 3 or 4 channels instead of the preset's."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+):
+    """Parameter counts and configuration of a preset or a model; the list of presets without options."""
+    if preset:
+        need_torch("info --preset")
+        from manifold_train.config import preset as get_preset
+        from manifold_train.model import parameter_counts
+
+        try:
+            config = get_preset(preset, channels)
+        except KeyError as exc:
+            fail(exc.args[0])
+        result = {"preset": preset, **parameter_counts(config), "config": config.to_dict()}
+    elif model or not preset:
+        from .runtime import load_model_info
+
+        try:
+            result = load_model_info(model)
+        except TileError as exc:
+            fail(str(exc))
+        if not model:
+            from manifold_train.config import PRESETS
+
+            result = {"default_model": result, "presets": list(PRESETS)}
+    if as_json:
+        print(json.dumps(result, indent=2))
+    else:
+        from rich.pretty import pprint
+
+        pprint(result, expand_all=True)
+
+
+@app.command()
+def train(
+    data: List[Path] = typer.Argument(..., help="Tile images, folders of tiles, or tileset sheets (with --tile-size)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Run directory: weights, log.csv, loss.png, repros.png."),
+    preset: str = typer.Option("seed-b8-h128", help="Model preset (`manifold info` lists them)."),
+    channels: Optional[int] = typer.Option(None, help="1 (grey), 3 (RGB) or 4 (RGBA); default: the preset's."),
+    max_inputs: int = typer.Option(1_000_000, help="Tiles to show the model (the seed's unit: 1M)."),
+    batch_size: int = typer.Option(64),
+    lr: float = typer.Option(3e-4, help="AdamW learning rate, cosine-annealed to 0 over the run."),
+    weight_decay: float = typer.Option(0.01),
+    std_mean_factor: float = typer.Option(1e-4, help="Weight of the seed's code std/mean constraint."),
+    tile_size: int = typer.Option(0, help="Inputs are sheets cut into tiles of this size (0: one tile per image)."),
+    margin: int = typer.Option(0, help="Sheet margin in pixels."),
+    spacing: int = typer.Option(0, help="Sheet spacing between tiles in pixels."),
+    val_percent: int = typer.Option(10, help="Share of tiles held out for validation (split by content hash)."),
+    augment: bool = typer.Option(True, help="Random flips and 1-pixel shifts, as in the seed."),
+    coordinates: Coordinates = typer.Option(Coordinates.center, help="Pixel centres, or the seed's corner-aligned grid."),
+    pixels_per_tile: int = typer.Option(0, help="Decoder loss on this many random pixels per tile (0: all)."),
+    precision: Precision = typer.Option(Precision.fp32, help="bf16 autocast is faster on CPUs with AVX-512 BF16."),
+    eval_every: int = typer.Option(0, help="Inputs between validations and checkpoints (0: 50 per run)."),
+    seed: int = typer.Option(0),
+    device: str = typer.Option("cpu", help="cpu or cuda."),
+    threads: int = typer.Option(0, help="CPU threads for torch (0: all cores)."),
+    resume: bool = typer.Option(False, help="Continue the run in --out from its last checkpoint."),
+):
+    """Train the autoencoder on tiles (PyTorch)."""
+    need_torch("train")
+    from manifold_train.config import preset as get_preset
+    from manifold_train.trainer import TrainConfig
+    from manifold_train.trainer import train as run_training
+
+    try:
+        model_config = get_preset(preset, channels)
+    except (KeyError, ValueError) as exc:
+        fail(exc.args[0])
+    cfg = TrainConfig(
+        data=[str(d) for d in data], out=str(out), model=model_config, preset=preset, tile_size=tile_size,
+        margin=margin, spacing=spacing, val_percent=val_percent, max_inputs=max_inputs, batch_size=batch_size,
+        lr=lr, weight_decay=weight_decay, std_mean_factor=std_mean_factor, augment=augment,
+        coordinates=coordinates.value, pixels_per_tile=pixels_per_tile, precision=precision.value,
+        eval_every=eval_every, seed=seed, device=device, threads=threads,
+    )
+    try:
+        result = run_training(cfg, resume=resume)
+    except TileError as exc:
+        fail(str(exc))
+    d = result["data"]
+    console.print(f"trained {result['inputs']:,} inputs on {d['train']} tiles ({d['val']} held out, "
+                  f"{d['empty']} empty and {d['duplicates']} duplicates skipped) in {result['wall_s']:.0f} s; "
+                  f"validation MSE {result['val_mse']:.5f}")
+    console.print(f"run: {out}/  (loss.png, repros.png, log.csv; next: manifold export {out} -o MODEL_DIR)")
+
+
+def main():
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""The seed log's figures: loss curves over inputs, and validation reconstructions."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+
+def plot_losses(log_csv: str | Path, out_png: str | Path, title: str = "") -> None:
+    rows = list(csv.DictReader(Path(log_csv).open()))
+    inputs = [int(r["inputs"]) for r in rows]
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
+    ax.plot(inputs, [float(r["train_mse"]) for r in rows], label="train MSE (augmented)")
+    ax.plot(inputs, [float(r["val_mse"]) for r in rows], label="validation MSE", marker=".")
+    ax.set_yscale("log")
+    ax.set_xlabel("inputs (tiles seen)")
+    ax.set_ylabel("reconstruction MSE")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    ax.set_title(title or "training")
+    fig.tight_layout()
+    fig.savefig(out_png)
+    plt.close(fig)
+
+
+def checkerboard(h: int, w: int, cell: int = 4) -> np.ndarray:
+    """A light/dark checkerboard [h, w, 3] in [0, 1], the usual backdrop for transparency."""
+    yy, xx = np.mgrid[:h, :w]
+    board = ((yy // cell + xx // cell) % 2).astype(np.float32)
+    return np.repeat((0.75 + 0.15 * board)[..., None], 3, axis=-1)
+
+
+def to_display(image: np.ndarray) -> np.ndarray:
+    """[C, H, W] in [0, 1] -> [H, W, 3] for imshow: grey as grey, RGBA over a checkerboard."""
+    c, h, w = image.shape
+    if c == 1:
+        return np.repeat(image[0][..., None], 3, axis=-1)
+    rgb = image[:3].transpose(1, 2, 0)
+    if c == 4:
+        alpha = image[3][..., None]
+        rgb = rgb * alpha + checkerboard(h, w, max(1, h // 8)) * (1 - alpha)
+    return np.clip(rgb, 0, 1)
+
+
+@torch.no_grad()
+def plot_repros(model, tiles: torch.Tensor, out_png: str | Path, convention: str = "center", count: int = 8) -> None:
+    """Rows of validation tiles: original | reconstruction | reconstruction rendered at 2x."""
+    model.eval()
+    tiles = tiles[:count].float().cpu() / 255
+    model = model.cpu()
+    code = model.encoder(tiles)
+    size = tiles.shape[-1]
+    recon = model.decoder.render(code, size, size, convention).numpy()
+    recon2 = model.decoder.render(code, 2 * size, 2 * size, convention).numpy()
+    n = len(tiles)
+    fig, axes = plt.subplots(n, 3, figsize=(6, 2 * n), dpi=110, squeeze=False)
+    for i in range(n):
+        for j, (img, label) in enumerate([(tiles[i].numpy(), f"original {size}px"),
+                                          (recon[i], f"reconstruction {size}px"),
+                                          (recon2[i], f"rendered {2 * size}px")]):
+            ax = axes[i, j]
+            ax.imshow(to_display(img), interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_title(label, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out_png)
+    plt.close(fig)
