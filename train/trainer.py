@@ -201,8 +201,8 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True) ->
             optimizer.step()
             scheduler.step()
             step += 1
-            sum_loss += loss.item()
-            sum_mse += mse.item()
+            sum_loss += loss.detach()  # stays on the device: no sync per step
+            sum_mse += mse.detach()
             n_since += 1
 
             # ---- validate, log, checkpoint
@@ -210,8 +210,8 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True) ->
                 rate = n_since * cfg.batch_size / (time.perf_counter() - t_last)  # training steps only
                 val_mse = validation_mse(model, val_tiles, cfg.coordinates)
                 wall_s += time.perf_counter() - t_last
-                row = {"inputs": step * cfg.batch_size, "step": step, "train_loss": sum_loss / n_since,
-                       "train_mse": sum_mse / n_since, "val_mse": val_mse,
+                row = {"inputs": step * cfg.batch_size, "step": step, "train_loss": float(sum_loss) / n_since,
+                       "train_mse": float(sum_mse) / n_since, "val_mse": val_mse,
                        "lr": scheduler.get_last_lr()[0], "wall_s": round(wall_s, 2), "inputs_per_s": round(rate, 1)}
                 with log_path.open("a", newline="") as f:
                     csv.DictWriter(f, LOG_FIELDS).writerow(row)
