@@ -70,7 +70,7 @@ def info(
         except KeyError as exc:
             fail(exc.args[0])
         result = {"preset": preset, **parameter_counts(config), "config": config.to_dict()}
-    elif model or not preset:
+    else:
         from .runtime import load_model_info
 
         try:
@@ -140,6 +140,76 @@ def train(
                   f"{d['empty']} empty and {d['duplicates']} duplicates skipped) in {result['wall_s']:.0f} s; "
                   f"validation MSE {result['val_mse']:.5f}")
     console.print(f"run: {out}/  (loss.png, repros.png, log.csv; next: manifold export {out} -o MODEL_DIR)")
+
+
+@app.command()
+def export(
+    run_dir: Path = typer.Argument(..., help="A training run directory (from `manifold train`)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Model directory to write."),
+    coordinates: Optional[Coordinates] = typer.Option(None, help="Override the run's pixel coordinate convention."),
+):
+    """Export a run to encoder.onnx + decoder.onnx (any output size) + model.json."""
+    need_torch("export")
+    from manifold_export.onnx_export import export_model
+
+    try:
+        card = export_model(run_dir, out, coordinates.value if coordinates else None)
+    except TileError as exc:
+        fail(str(exc))
+    console.print(f"exported {card['preset'] or 'model'} ({card['channels']} channels, "
+                  f"{card['input_size']}px in, code {card['code_size']}) to {out}/  "
+                  f"validation MSE {card['metrics']['val_mse']:.5f}")
+
+
+@app.command()
+def upscale(
+    source: Path = typer.Argument(..., metavar="INPUT", help="A folder of tiles or one tile image."),
+    res: str = typer.Option("64", "--res", "-r", help="Output size: 64, or WxH like 64x48."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Where to write (default: beside INPUT, named after --res)."),
+    model: Optional[Path] = typer.Option(None, help="A model directory (default: the embedded model)."),
+    device: Device = typer.Option(Device.auto, help="auto uses CUDA when onnxruntime can, else the CPU."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
+):
+    """Render every tile again at --res with the model (onnxruntime; no torch needed)."""
+    from .runtime import TileModel, parse_resolution
+    from .tiles import find_images
+    from .upscale import check_output, default_output, upscale_folder, upscale_image
+
+    try:
+        height, width = parse_resolution(res)
+        if not source.exists():
+            raise TileError(f"{source}: no such file or folder")
+        out = out or default_output(source, height, width)
+        check_output(source, out)
+        files = find_images(source) if source.is_dir() else [source]
+        if not files:
+            raise TileError(f"{source}: no tile images in this folder")
+        tile_model = TileModel.load(model, device.value)
+        with _progress(quiet or as_json) as progress:
+            task = progress.add_task(f"upscaling to {width}x{height}", total=len(files))
+            advance = lambda n: progress.advance(task, n)  # noqa: E731
+            if source.is_dir():
+                summary = upscale_folder(tile_model, source, out, height, width, advance, files)
+            else:
+                summary = upscale_image(tile_model, source, out, height, width, advance)
+    except TileError as exc:
+        fail(str(exc))
+    result = {"tiles": summary.tiles, "seconds": round(summary.seconds, 3),
+              "tiles_per_s": round(summary.tiles_per_s, 1), "provider": summary.provider,
+              "resolution": [width, height], "output": str(summary.output)}
+    if as_json:
+        print(json.dumps(result))
+    else:
+        console.print(f"{summary.tiles} tiles -> {summary.output}  ({summary.seconds:.2f} s, "
+                      f"{summary.tiles_per_s:.0f} tiles/s, {summary.provider})", highlight=False)
+
+
+def _progress(disabled: bool):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("tiles"),
+                    TimeElapsedColumn(), console=console, disable=disabled)
 
 
 def main():
