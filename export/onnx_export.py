@@ -60,6 +60,7 @@ class DecoderGraph(nn.Module):
         decoder = fold_batch_norm(decoder)
         c = decoder.config
         self.frequencies = c.pos_frequencies
+        self.channels = c.channels
         self.convention = convention
         D = c.code_size
         self.code_in = nn.Linear(D, c.decoder_n_hid)
@@ -88,7 +89,7 @@ class DecoderGraph(nn.Module):
         h = self.act(self.code_in(code)[:, None, :] + pos[None])  # [B, P, H]
         h = self.blocks(h)
         image = torch.sigmoid(self.output(h))  # [B, P, C]
-        return image.transpose(1, 2).reshape(code.shape[0], -1, y.shape[0], x.shape[0])
+        return image.transpose(1, 2).reshape(code.shape[0], self.channels, y.shape[0], x.shape[0])
 
 
 def export_model(run_dir: str | Path, model_dir: str | Path, coordinates: str | None = None) -> dict:

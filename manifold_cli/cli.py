@@ -21,7 +21,7 @@ app = typer.Typer(
     help="Learn a compact code for pixel-art tiles and render them again at any resolution.",
     no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
 )
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # an error stays one line, whatever the width
 
 
 class Device(str, Enum):

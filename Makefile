@@ -1,0 +1,35 @@
+# Two commands do all set-up on a fresh machine (Python >= 3.10 with venv):
+#   make demo   upscale real tiles with the embedded default model (runtime only: no torch)
+#   make test   install everything (torch CPU, onnx, pytest) and run the tests
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip install -q -c constraints.txt
+
+.PHONY: demo test dev bench default-model aseprite-extension clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.runtime: $(BIN)/python pyproject.toml constraints.txt
+	$(PIP) -e .
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime
+	$(PIP) -e '.[train,dev]'
+	touch $@
+
+demo: $(VENV)/.runtime
+	$(BIN)/python scripts/demo.py
+
+test: $(VENV)/.dev
+	$(BIN)/python -m pytest -q
+
+dev: $(VENV)/.dev
+
+default-model: $(VENV)/.dev
+	bash scripts/train_default_model.sh
+
+clean:
+	rm -rf $(VENV) demo-out .pytest_cache

@@ -1,0 +1,99 @@
+import hashlib
+import json
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from manifold_cli.cli import app
+from conftest import SEED_TABLE
+
+runner = CliRunner()
+
+
+def tree_digest(folder):
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("name", SEED_TABLE)
+def test_info_preset_json(name):
+    result = runner.invoke(app, ["info", "--preset", name, "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["encoder_params"] == 1_725_264 and data["decoder_params"] == SEED_TABLE[name]
+
+
+def test_info_unknown_preset():
+    result = runner.invoke(app, ["info", "--preset", "nope"])
+    assert result.exit_code == 1 and "unknown preset" in result.output
+
+
+def test_info_model_json(tiny_model_dir):
+    result = runner.invoke(app, ["info", "--model", str(tiny_model_dir), "--json"])
+    assert json.loads(result.stdout)["channels"] == 4
+
+
+def test_upscale_folder_writes_every_tile_and_leaves_the_input_alone(tile_folder, tiny_model_dir, tmp_path):
+    before = tree_digest(tile_folder)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["upscale", str(tile_folder), "--res", "40x24", "-o", str(out),
+                                 "--model", str(tiny_model_dir), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["tiles"] == 48 and summary["resolution"] == [40, 24]
+    outputs = sorted(p.relative_to(out) for p in out.rglob("*.png"))
+    assert outputs == sorted(p.relative_to(tile_folder) for p in tile_folder.rglob("*.png"))
+    assert all(Image.open(out / p).size == (40, 24) for p in outputs)
+    assert tree_digest(tile_folder) == before
+    assert not list(out.rglob(".*"))  # no temporary files left
+
+
+def test_default_output_is_a_sibling_named_after_the_resolution(tmp_path, tiny_model_dir):
+    src = tmp_path / "tiles"
+    src.mkdir()
+    Image.new("RGBA", (16, 16), (200, 10, 10, 255)).save(src / "a.png")
+    result = runner.invoke(app, ["upscale", str(src), "--res", "32", "--model", str(tiny_model_dir), "-q"])
+    assert result.exit_code == 0, result.output
+    assert Image.open(tmp_path / "tiles-32" / "a.png").size == (32, 32)
+    single = runner.invoke(app, ["upscale", str(src / "a.png"), "--res", "48", "--model", str(tiny_model_dir), "-q"])
+    assert single.exit_code == 0 and Image.open(src / "a-48.png").size == (48, 48)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--res", "64", "-o", "{src}"], "inputs are never overwritten"),
+    (["--res", "64", "-o", "{src}/inside"], "inside the input folder"),
+    (["--res", "6x6x6"], "--res"),
+    (["--res", "64", "--model", "{src}"], "not a model directory"),
+])
+def test_upscale_errors_are_one_clear_line(tile_folder, args, message):
+    result = runner.invoke(app, ["upscale", str(tile_folder)] + [a.format(src=tile_folder) for a in args])
+    assert result.exit_code == 1
+    assert message in result.output and "Traceback" not in result.output
+
+
+def test_upscale_runs_where_torch_cannot_be_imported(tile_folder, tiny_model_dir, tmp_path):
+    code = ("import sys; sys.modules['torch'] = None\n"
+            "from manifold_cli.cli import main\n"
+            "sys.argv = ['manifold'] + sys.argv[1:]\n"
+            "main()")
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-c", code, "upscale", str(tile_folder), "--res", "32",
+                           "-o", str(out), "--model", str(tiny_model_dir), "--json"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["tiles"] == 48
+    assert len(list(out.rglob("*.png"))) == 48
+
+
+def test_train_cli_end_to_end(tile_folder, tmp_path):
+    run = tmp_path / "run"
+    result = runner.invoke(app, ["train", str(tile_folder), "--preset", "seed-b4-h64", "--channels", "4",
+                                 "--max-inputs", "64", "--batch-size", "16", "--out", str(run)])
+    assert result.exit_code == 0, result.output
+    assert "trained 64 inputs" in result.output
+    result = runner.invoke(app, ["export", str(run), "-o", str(tmp_path / "model")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "model" / "decoder.onnx").exists()

@@ -1,0 +1,84 @@
+import numpy as np
+import pytest
+
+from manifold_cli.runtime import TileModel, load_model_info, nearest, parse_resolution
+from manifold_cli.synthetic import make_tiles
+from manifold_cli.tiles import TileError
+
+
+def test_render_is_chunked_and_the_same_as_one_run(tiny_model_dir):
+    model = TileModel.load(tiny_model_dir, "cpu")
+    assert model.provider == "CPUExecutionProvider"
+    tiles = make_tiles(10, 16, seed=5)
+    whole = np.concatenate(list(model.render(tiles, 24, 20, chunk=100)))
+    model.pixel_budget = 24 * 20 * 3  # three tiles per decoder run
+    chunks = list(model.render(tiles, 24, 20, chunk=4))
+    assert [len(c) for c in chunks] == [4, 4, 2]
+    np.testing.assert_array_equal(np.concatenate(chunks), whole)
+    assert whole.shape == (10, 24, 20, 4) and whole.dtype == np.uint8
+
+
+def test_empty_tiles_stay_empty_and_other_sizes_are_accepted(tiny_model_dir):
+    model = TileModel.load(tiny_model_dir, "cpu")
+    tiles = make_tiles(3, 32, seed=6, transparent_share=0)
+    tiles[1] = 0
+    out = np.concatenate(list(model.render(tiles, 32, 32)))
+    assert (out[1] == 0).all() and out[0, ..., 3].any()
+
+
+def test_model_without_alpha_carries_the_tile_alpha(tiny_run, tmp_path):
+    """A 3-channel model: the output alpha is the input alpha, nearest-scaled."""
+    from conftest import tiny_config
+    from manifold_export.onnx_export import export_model
+    from manifold_train.trainer import TrainConfig, train
+
+    from PIL import Image
+    tiles_dir = tmp_path / "tiles"
+    tiles_dir.mkdir()
+    for i, t in enumerate(make_tiles(8, 16, seed=7)):
+        Image.fromarray(t).save(tiles_dir / f"{i}.png")
+    train(TrainConfig(data=[str(tiles_dir)], out=str(tmp_path / "run"), model=tiny_config(channels=3),
+                      max_inputs=64, batch_size=8, threads=1, val_percent=0), show_progress=False)
+    export_model(tmp_path / "run", tmp_path / "model")
+    model = TileModel.load(tmp_path / "model", "cpu")
+    tile = make_tiles(1, 16, seed=8, transparent_share=1.0)
+    out = next(model.render(tile, 32, 32))
+    np.testing.assert_array_equal(out[0, ::2, ::2, 3], tile[0, ..., 3])
+
+
+def test_cuda_request_without_cuda_is_a_clear_error(tiny_model_dir):
+    import onnxruntime as ort
+
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        from manifold_cli.runtime import cuda_driver_present
+        if cuda_driver_present():
+            pytest.skip("a CUDA driver is present: --device cuda may work here")
+    with pytest.raises(TileError, match="--device cuda"):
+        TileModel.load(tiny_model_dir, "cuda")
+
+
+def test_auto_device_falls_back_to_cpu_quietly(tiny_model_dir, capfd):
+    model = TileModel.load(tiny_model_dir, "auto")
+    assert model.provider in ("CPUExecutionProvider", "CUDAExecutionProvider")
+    assert capfd.readouterr().err == ""
+
+
+@pytest.mark.parametrize("text,expected", [("64", (64, 64)), ("64x48", (48, 64)), ("17X23", (23, 17))])
+def test_parse_resolution(text, expected):
+    assert parse_resolution(text) == expected
+
+
+@pytest.mark.parametrize("text", ["0", "abc", "64x", "1x2x3", "99999"])
+def test_bad_resolution(text):
+    with pytest.raises(TileError, match="--res"):
+        parse_resolution(text)
+
+
+def test_nearest_alpha_scaling():
+    a = np.array([[0, 255], [255, 0]], np.uint8)
+    np.testing.assert_array_equal(nearest(a, 4, 4), np.kron(a, np.ones((2, 2), np.uint8)))
+
+
+def test_model_directory_errors(tmp_path):
+    with pytest.raises(TileError, match="not a model directory"):
+        load_model_info(tmp_path)

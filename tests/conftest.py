@@ -1,0 +1,67 @@
+"""Shared fixtures: procedural tiles on disk, a tiny model config, a tiny trained run and its export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from manifold_cli.synthetic import make_tiles
+
+# The seed log's table (DESIGN.md): every preset must reproduce it exactly.
+SEED_TABLE = {
+    "seed-b4-h64": 42_497,
+    "seed-b8-h128": 283_649,
+    "seed-b8-l4-h128": 547_841,
+    "seed-b16-l1-h128": 285_697,
+    "seed-b16-h128": 549_889,
+    "seed-b8-h300": 1_490_401,
+    "seed-b8-h256": 1_091_585,
+    "seed-b8-h64-concat": 3_502_785,
+}
+
+
+@pytest.fixture(scope="session")
+def tile_folder(tmp_path_factory) -> Path:
+    """48 procedural 16x16 RGBA tiles as PNG files, some in a subfolder."""
+    folder = tmp_path_factory.mktemp("tiles")
+    (folder / "sub").mkdir()
+    for i, tile in enumerate(make_tiles(48, 16, seed=0)):
+        Image.fromarray(tile).save(folder / ("sub" if i % 5 == 0 else ".") / f"tile_{i:02d}.png")
+    return folder
+
+
+def tiny_config(**changes):
+    from manifold_train.config import ModelConfig
+
+    base = dict(channels=4, size=16, code_size=16, vocab_size=8, n_hid=8, group_count=3,
+                decoder_n_hid=16, decoder_n_blk=2, decoder_n_layer=1)
+    base.update(changes)
+    return ModelConfig(**base)
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, tile_folder) -> Path:
+    """A tiny model trained for a few hundred steps on the procedural tiles."""
+    from manifold_train.trainer import TrainConfig, train
+
+    out = tmp_path_factory.mktemp("run")
+    train(TrainConfig(data=[str(tile_folder)], out=str(out), model=tiny_config(), max_inputs=4096,
+                      batch_size=16, lr=3e-3, val_percent=20, eval_every=1024, threads=1), show_progress=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory, tiny_run) -> Path:
+    from manifold_export.onnx_export import export_model
+
+    out = tmp_path_factory.mktemp("model") / "model"
+    export_model(tiny_run, out)
+    return out
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
