@@ -217,6 +217,9 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True) ->
                     csv.DictWriter(f, LOG_FIELDS).writerow(row)
                 checkpoint(val_mse)
                 progress.update(task, completed=step * cfg.batch_size, loss=row["train_mse"], val=val_mse, rate=rate)
+                if show_progress and not progress.console.is_terminal:  # a log file gets one line per validation
+                    progress.console.print(f"inputs {row['inputs']}/{total_steps * cfg.batch_size}  train mse "
+                                           f"{row['train_mse']:.5f}  val mse {val_mse:.5f}  {rate:.0f} inputs/s")
                 sum_loss = sum_mse = 0.0
                 n_since = 0
                 t_last = time.perf_counter()
@@ -235,8 +238,10 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True) ->
 def _progress(enabled: bool):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from rich.console import Console
+
     return Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("inputs"),
         TextColumn("loss {task.fields[loss]:.5f}  val {task.fields[val]:.5f}  {task.fields[rate]:.0f} inputs/s"),
-        TimeRemainingColumn(), disable=not enabled,
+        TimeRemainingColumn(), console=Console(stderr=True), disable=not enabled,
     )
