@@ -1,0 +1,213 @@
+"""plugins/tiled/manifold.js in a real Tiled (Debian's `tiled`, 1.8+), started offscreen.
+
+Each test makes a temporary HOME whose Tiled extensions folder (~/.config/tiled/extensions) holds
+the extension plus tests/plugins/tiled_driver.js, writes a plan (which files to open, which actions
+to trigger, what to answer in the dialogs), and runs `tiled --new-instance` with
+QT_QPA_PLATFORM=offscreen. The driver plays the plan once Tiled's event loop runs, writes a JSON log
+and quits Tiled; the tests assert on that log and on the files the real `manifold` CLI wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from manifold_cli.synthetic import make_tiles
+
+from plugin_tools import PLUGINS, require_program
+
+HERE = Path(__file__).resolve().parent
+TILE, COLUMNS, ROWS = 16, 4, 2
+TILED_TIMEOUT_S = 120
+
+
+def write_tileset(folder: Path, name: str, properties: dict[str, str] | None = None) -> Path:
+    """name.png (COLUMNS x ROWS procedural 16px tiles) and name.tsx; returns the .tsx."""
+    tiles = make_tiles(COLUMNS * ROWS, TILE, seed=3)
+    sheet = np.zeros((ROWS * TILE, COLUMNS * TILE, 4), np.uint8)
+    for i, tile in enumerate(tiles):
+        r, c = divmod(i, COLUMNS)
+        sheet[r * TILE:(r + 1) * TILE, c * TILE:(c + 1) * TILE] = tile
+    Image.fromarray(sheet).save(folder / f"{name}.png")
+    props = ""
+    if properties:
+        props = " <properties>\n" + "".join(
+            f'  <property name="{k}" value="{v}"/>\n' for k, v in properties.items()) + " </properties>\n"
+    tsx = folder / f"{name}.tsx"
+    tsx.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<tileset version="1.8" tiledversion="1.8.2" name="{name}" tilewidth="{TILE}" tileheight="{TILE}" '
+        f'tilecount="{COLUMNS * ROWS}" columns="{COLUMNS}">\n{props}'
+        f' <image source="{name}.png" width="{COLUMNS * TILE}" height="{ROWS * TILE}"/>\n'
+        '</tileset>\n')
+    return tsx
+
+
+def write_map(folder: Path, tileset: str) -> Path:
+    """A 3x2 orthogonal map that uses the external tileset `tileset`.tsx."""
+    tmx = folder / "level.tmx"
+    tmx.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<map version="1.8" tiledversion="1.8.2" orientation="orthogonal" renderorder="right-down" '
+        f'width="3" height="2" tilewidth="{TILE}" tileheight="{TILE}" infinite="0" nextlayerid="2" '
+        'nextobjectid="1">\n'
+        f' <tileset firstgid="1" source="{tileset}.tsx"/>\n'
+        ' <layer id="1" name="ground" width="3" height="2">\n'
+        '  <data encoding="csv">\n1,2,3,\n4,5,6\n</data>\n'
+        ' </layer>\n'
+        '</map>\n')
+    return tmx
+
+
+def run_tiled(tmp_path: Path, steps: list[dict]) -> dict:
+    """Run real Tiled with the extension and the driver on `steps`; return the driver's log."""
+    tiled = require_program("tiled", "tiled")
+    home = tmp_path / "home"
+    extensions = home / ".config" / "tiled" / "extensions"
+    extensions.mkdir(parents=True)
+    (extensions / "manifold.js").write_text((PLUGINS / "tiled" / "manifold.js").read_text())
+    (extensions / "manifold_test_driver.js").write_text((HERE / "tiled_driver.js").read_text())
+    runtime = home / "run"
+    runtime.mkdir(mode=0o700)
+    plan, log = tmp_path / "plan.json", tmp_path / "log.json"
+    plan.write_text(json.dumps({"steps": steps}))
+
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "DBUS_SESSION_BUS_ADDRESS") and not k.startswith("XDG_")}
+    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), XDG_DATA_HOME=str(home / ".local/share"),
+               XDG_CACHE_HOME=str(home / ".cache"), XDG_RUNTIME_DIR=str(runtime), QT_QPA_PLATFORM="offscreen",
+               MANIFOLD_TEST_PLAN=str(plan), MANIFOLD_TEST_LOG=str(log))
+    try:
+        proc = subprocess.run([tiled, "--new-instance"], env=env, cwd=tmp_path, capture_output=True, text=True,
+                              timeout=TILED_TIMEOUT_S)
+    except subprocess.TimeoutExpired as exc:  # subprocess.run has killed it
+        pytest.fail(f"Tiled did not quit within {TILED_TIMEOUT_S} s; driver log: "
+                    f"{log.read_text() if log.exists() else '(none)'}; output: {exc.output!r}")
+    assert log.exists(), f"the driver wrote no log (rc {proc.returncode}): {proc.stdout}{proc.stderr}"
+    result = json.loads(log.read_text())
+    assert proc.returncode == 0, (proc.returncode, proc.stderr, result)
+    assert result["done"] and "exception" not in result, result
+    assert result["extension_loaded"], f"manifold.js did not load: {proc.stderr}"
+    return result
+
+
+def tileset_size(tsx: Path) -> tuple[int, int, int, tuple[int, int]]:
+    """(tile width, tile height, tile count, (image width, image height)) of a .tsx and its PNG."""
+    root = ET.parse(tsx).getroot()
+    image = root.find("image")
+    with Image.open(tsx.parent / image.get("source")) as im:
+        size = im.size
+    assert (int(image.get("width")), int(image.get("height"))) == size
+    return int(root.get("tilewidth")), int(root.get("tileheight")), int(root.get("tilecount")), size
+
+
+def test_upscale_regenerate_and_map_menu(tmp_path, tiny_model_dir, manifold_exe):
+    work = tmp_path / "work"
+    work.mkdir()
+    tsx = write_tileset(work, "fix")
+    tmx = write_map(work, "fix")
+    settings_answers = [manifold_exe, f'--model "{tiny_model_dir}" --device cpu']
+    log = run_tiled(tmp_path, [
+        {"trigger": "ManifoldSettings", "answers": settings_answers},
+        {"open": str(tsx)},
+        {"trigger": "ManifoldUpscaleTileset", "answers": ["32"]},
+        {"open": str(tsx)},
+        {"trigger": "ManifoldRegenerateTileset", "answers": [True]},
+        {"open": str(tmx)},
+        {"select_tileset": "fix"},
+        {"trigger": "ManifoldUpscaleTileset", "answers": ["24x20"]},
+        {"open": str(tsx)},
+        {"trigger": "ManifoldUpscaleTileset", "answers": [None]},  # the user cancels the dialog
+    ])
+    assert tuple(int(x) for x in log["tiled_version"].split(".")[:2]) >= (1, 8)
+    assert set(log["actions"]) == {"ManifoldUpscaleTileset", "ManifoldRegenerateTileset", "ManifoldSettings"}
+    assert log["errors"] == []
+    settings, _, upscale, _, regenerate, map_opened, _, from_map, _, cancelled = log["steps"]
+
+    # The settings dialog persisted the executable and the extra arguments (a quoted path stays whole).
+    assert settings["settings"] == {"path": manifold_exe, "args": ["--model", str(tiny_model_dir), "--device", "cpu"]}
+    saved = Path(log["extensions_path"]).parent / "manifold.json"
+    assert json.loads(saved.read_text())["path"] == manifold_exe
+
+    # Upscale: the real CLI ran on the tileset file and Tiled opened what it wrote.
+    out32 = work / "fix-32.tsx"
+    run = upscale["run"]
+    assert run["command"] == [manifold_exe, "upscale", str(tsx), "--res", "32", "-o", str(out32), "--quiet",
+                              "--json", "--model", str(tiny_model_dir), "--device", "cpu"]
+    assert run["exitCode"] == 0 and run["error"] is None and run["opened"] == str(out32)
+    assert run["summary"]["tiles"] == COLUMNS * ROWS
+    assert tileset_size(out32) == (32, 32, COLUMNS * ROWS, (COLUMNS * 32, ROWS * 32))
+    active = upscale["active"]
+    assert (active["file"], active["tileWidth"], active["tileHeight"], active["tileCount"]) == \
+        (str(out32), 32, 32, COLUMNS * ROWS)
+    assert (active["imageWidth"], active["imageHeight"]) == (COLUMNS * 32, ROWS * 32)
+    assert upscale["step"]["answers"] == ["32"] and upscale["unused_answers"] == 0
+    prompt = next(d for d in log["dialogs"] if d["answer"] == "32")
+    assert prompt["kind"] == "prompt" and prompt["text"].endswith(f"[{2 * TILE}]")  # suggests 2x the tile size
+
+    # Regenerate: a round trip at the tileset's own tile size, after a confirmation.
+    out16 = work / f"fix-{TILE}.tsx"
+    assert regenerate["run"]["command"][3:7] == ["--res", str(TILE), "-o", str(out16)]
+    assert regenerate["active"]["file"] == str(out16)
+    assert tileset_size(out16) == (TILE, TILE, COLUMNS * ROWS, (COLUMNS * TILE, ROWS * TILE))
+    assert any(d["kind"] == "confirm" and "16x16" in d["text"] for d in log["dialogs"])
+
+    # Map menu: acts on the tileset selected in the map editor's Tilesets view; non-square sizes work.
+    assert map_opened["active"]["isTileMap"] and map_opened["active"]["file"] == str(tmx)
+    out_map = work / "fix-24x20.tsx"
+    assert from_map["run"]["opened"] == str(out_map)
+    assert tileset_size(out_map) == (24, 20, COLUMNS * ROWS, (COLUMNS * 24, ROWS * 20))
+
+    # Cancelling the dialog runs nothing.
+    assert cancelled["run"] is None
+    assert sorted(p.name for p in work.iterdir()) == sorted(
+        ["fix.png", "fix.tsx", "level.tmx", "fix-32.tsx", "fix-32.png", "fix-16.tsx", "fix-16.png",
+         "fix-24x20.tsx", "fix-24x20.png"])
+
+
+def test_errors_reach_the_console(tmp_path, tiny_model_dir, manifold_exe):
+    work = tmp_path / "work"
+    work.mkdir()
+    tsx = write_tileset(work, "fix")
+    broken = write_tileset(work, "broken", {"manifold.path": str(work / "no-such-manifold")})
+    missing_model = work / "no-model"
+    log = run_tiled(tmp_path, [
+        # 1. the executable from the tileset's manifold.path property does not exist
+        {"open": str(broken)},
+        {"trigger": "ManifoldUpscaleTileset", "answers": ["32"]},
+        # 2. the CLI runs and fails: its one-line error is reported
+        {"trigger": "ManifoldSettings", "answers": [manifold_exe, f"--model {missing_model}"]},
+        {"open": str(tsx)},
+        {"trigger": "ManifoldUpscaleTileset", "answers": ["32"]},
+        # 3. not a resolution
+        {"trigger": "ManifoldUpscaleTileset", "answers": ["big"]},
+    ])
+    not_found, cli_failure, bad_res = (s["run"] for s in log["steps"] if s["step"].get("trigger") ==
+                                       "ManifoldUpscaleTileset")
+
+    assert not_found["command"][0] == str(work / "no-such-manifold")
+    assert not_found["exitCode"] == -1
+    assert "could not run" in not_found["error"] and "no-such-manifold" in not_found["error"]
+
+    # The extension reports exactly the CLI's own error line.
+    direct = subprocess.run([manifold_exe, "upscale", str(tsx), "--res", "32", "-o", str(tmp_path / "x.tsx"),
+                             "--quiet", "--model", str(missing_model)], capture_output=True, text=True)
+    assert direct.returncode != 0
+    cli_line = direct.stderr.strip().splitlines()[-1]
+    assert cli_line.startswith("error: ")
+    assert cli_failure["exitCode"] == direct.returncode
+    assert cli_failure["error"] == cli_line[len("error: "):]
+    assert str(missing_model) in cli_failure["error"]
+
+    assert "not a resolution" in bad_res["error"] and bad_res["command"] is None
+
+    # Each failure went to Tiled's console/issues as one error, and nothing was written.
+    assert log["errors"] == ["manifold: " + r["error"] for r in (not_found, cli_failure, bad_res)]
+    assert sorted(p.name for p in work.iterdir()) == ["broken.png", "broken.tsx", "fix.png", "fix.tsx"]
