@@ -24,6 +24,7 @@ demo: $(VENV)/.runtime
 	$(BIN)/python scripts/demo.py
 
 test: $(VENV)/.dev
+	bash scripts/install_test_tools.sh
 	$(BIN)/python -m pytest -q
 
 dev: $(VENV)/.dev

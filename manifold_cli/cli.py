@@ -163,33 +163,74 @@ def export(
 
 @app.command()
 def upscale(
-    source: Path = typer.Argument(..., metavar="INPUT", help="A folder of tiles or one tile image."),
-    res: str = typer.Option("64", "--res", "-r", help="Output size: 64, or WxH like 64x48."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Where to write (default: beside INPUT, named after --res)."),
+    source: Path = typer.Argument(..., metavar="INPUT", help="A folder of tiles, one tile image, a tileset sheet "
+                                  "(with --tile-size), or a Tiled tileset (.tsx) or map (.tmx)."),
+    res: str = typer.Option("64", "--res", "-r", help="Output tile size: 64, or WxH like 64x48. For a .tmx, the "
+                            "map's new tile size; every tileset scales by the same factor."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Where to write (default: beside INPUT, named "
+                                       "after --res). For .tsx/.tmx a folder, or a file name ending like INPUT."),
     model: Optional[Path] = typer.Option(None, help="A model directory (default: the embedded model)."),
     device: Device = typer.Option(Device.auto, help="auto uses CUDA when onnxruntime can, else the CPU."),
+    tile_size: Optional[str] = typer.Option(None, "--tile-size", help="INPUT is a tileset sheet of tiles this "
+                                            "size (32, or WxH like 32x16); every cell is rendered at --res."),
+    margin: int = typer.Option(0, help="Sheet margin in pixels (with --tile-size); scaled in the output."),
+    spacing: int = typer.Option(0, help="Sheet spacing between tiles in pixels (with --tile-size); scaled too."),
+    allow_outside: bool = typer.Option(False, "--allow-outside", help="Read images and tilesets that a .tsx/.tmx "
+                                       "names outside its own folder (refused by default)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
 ):
     """Render every tile again at --res with the model (onnxruntime; no torch needed)."""
     from .runtime import TileModel, parse_resolution
-    from .tiles import find_images
-    from .upscale import check_output, default_output, upscale_folder, upscale_image
+    from .tiled import TILED_SUFFIXES, plan_tiled, write_tiled
+    from .tiles import Grid, find_images
+    from .upscale import check_output, default_output, read_sheet, upscale_folder, upscale_image, upscale_sheet
 
+    files_written = None
     try:
         height, width = parse_resolution(res)
         if not source.exists():
             raise TileError(f"{source}: no such file or folder")
-        out = out or default_output(source, height, width)
-        check_output(source, out)
-        files = find_images(source) if source.is_dir() else [source]
-        if not files:
-            raise TileError(f"{source}: no tile images in this folder")
+        tiled = source.suffix.lower() in TILED_SUFFIXES and source.is_file()
+        if tile_size is not None and (tiled or source.is_dir()):
+            raise TileError(f"--tile-size is for one sheet image; {source} is "
+                            f"{'a folder' if source.is_dir() else 'a Tiled file, which says its own tile size'}")
+        if tile_size is None and (margin or spacing):
+            raise TileError("--margin and --spacing describe a sheet; give its --tile-size too")
+        if allow_outside and not tiled:
+            raise TileError("--allow-outside is for Tiled files (.tsx, .tmx)")
+        if tiled:
+            plan = plan_tiled(source, out, height, width, allow_outside)
+            total, files_written = plan.tiles, [str(p) for p in plan.files]
+        elif tile_size is not None:
+            try:
+                th, tw = parse_resolution(tile_size)
+            except TileError:
+                raise TileError(f"--tile-size {tile_size!r}: give a size like 32 or WxH like 32x16") from None
+            out = out or default_output(source, height, width)
+            if out.is_dir():  # a folder: the default name inside it
+                out = out / default_output(source, height, width).name
+            check_output(source, out)
+            sheet = read_sheet(source, Grid(tw, th, margin, spacing))
+            total = len(sheet.tiles)
+        else:
+            out = out or default_output(source, height, width)
+            if source.is_file() and out.is_dir():
+                out = out / default_output(source, height, width).name
+            check_output(source, out)
+            files = find_images(source) if source.is_dir() else [source]
+            if not files:
+                raise TileError(f"{source}: no tile images in this folder")
+            total = len(files)
         tile_model = TileModel.load(model, device.value)
         with _progress(quiet or as_json) as progress:
-            task = progress.add_task(f"upscaling to {width}x{height}", total=len(files))
+            task = progress.add_task(f"upscaling to {width}x{height}", total=total)
             advance = lambda n: progress.advance(task, n)  # noqa: E731
-            if source.is_dir():
+            if tiled:
+                summary = write_tiled(tile_model, plan, advance)
+            elif tile_size is not None:
+                summary = upscale_sheet(tile_model, sheet, out, height, width, advance)
+            elif source.is_dir():
                 summary = upscale_folder(tile_model, source, out, height, width, advance, files)
             else:
                 summary = upscale_image(tile_model, source, out, height, width, advance)
@@ -198,6 +239,8 @@ def upscale(
     result = {"tiles": summary.tiles, "seconds": round(summary.seconds, 3),
               "tiles_per_s": round(summary.tiles_per_s, 1), "provider": summary.provider,
               "resolution": [width, height], "output": str(summary.output)}
+    if files_written is not None:
+        result["files"] = files_written
     if as_json:
         print(json.dumps(result))
     else:

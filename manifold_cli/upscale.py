@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 
 from .runtime import TileModel
-from .tiles import TileError, find_images, read_rgba, write_png
+from .tiles import Grid, TileError, find_images, read_rgba, slice_sheet, write_png
 
 FILES_PER_CHUNK = 256  # input files read, rendered and written together
 
@@ -94,3 +94,63 @@ def upscale_image(model: TileModel, source: Path, out: Path, height: int, width:
     save_atomic(out, rgba)
     advance(1)
     return Summary(1, time.perf_counter() - t0, model.provider, out)
+
+
+# ---------------------------------------------------------------- tileset sheets
+@dataclass
+class Sheet:
+    """A tileset sheet cut into its cells: tiles [rows * cols, th, tw, 4] in Tiled's order."""
+
+    tiles: np.ndarray
+    cols: int
+    rows: int
+    grid: Grid
+
+
+def scale_length(value: int, factor: float) -> int:
+    """A pixel length scaled and rounded half up (never Python's round-half-to-even)."""
+    return int(np.floor(value * factor + 0.5))
+
+
+def scaled_grid(grid: Grid, height: int, width: int) -> Grid:
+    """The grid of the rendered sheet: tiles width x height, margin and spacing scaled alike.
+
+    Margin and spacing are one number each for both axes (as in Tiled), so with different
+    factors per axis they follow the smaller one.
+    """
+    factor = min(width / grid.tile_width, height / grid.tile_height)
+    return Grid(width, height, scale_length(grid.margin, factor), scale_length(grid.spacing, factor))
+
+
+def read_sheet(source: Path, grid: Grid) -> Sheet:
+    """Read and cut a sheet; a TileError naming the sizes that fit when it is not a grid of `grid`."""
+    if grid.tile_width < 1 or grid.tile_height < 1 or grid.margin < 0 or grid.spacing < 0:
+        raise TileError(f"--tile-size must be at least 1 and --margin, --spacing at least 0 "
+                        f"(got {grid.tile_width}x{grid.tile_height}, {grid.margin}, {grid.spacing})")
+    image = read_rgba(source)
+    cols, rows = grid.shape(image.shape[1], image.shape[0], str(source))
+    return Sheet(slice_sheet(image, grid, str(source)), cols, rows, grid)
+
+
+def render_sheet(model: TileModel, sheet: Sheet, height: int, width: int,
+                 advance: Callable[[int], None] = lambda n: None) -> tuple[np.ndarray, Grid]:
+    """Render every cell at width x height and lay them out on the scaled grid (empty cells stay empty)."""
+    grid = scaled_grid(sheet.grid, height, width)
+    out = np.zeros((grid.extent(sheet.rows, height), grid.extent(sheet.cols, width), 4), np.uint8)
+    index = 0
+    for chunk in model.render(sheet.tiles, height, width):
+        for tile in chunk:
+            x, y = grid.origin(index % sheet.cols, index // sheet.cols)
+            out[y:y + height, x:x + width] = tile
+            index += 1
+        advance(len(chunk))
+    return out, grid
+
+
+def upscale_sheet(model: TileModel, sheet: Sheet, out: Path, height: int, width: int,
+                  advance: Callable[[int], None] = lambda n: None) -> Summary:
+    """A tileset sheet -> one sheet with the same grid of tiles rendered at width x height."""
+    t0 = time.perf_counter()
+    image, _ = render_sheet(model, sheet, height, width, advance)
+    save_atomic(out, image)
+    return Summary(len(sheet.tiles), time.perf_counter() - t0, model.provider, out)
