@@ -218,7 +218,7 @@ class Planner:
     # paths
     def resolve_ref(self, base: Path, ref: str | None, what: str, where: str) -> Path:
         if not ref:
-            raise TileError(f"{where}: a {what} without a source path")
+            raise TileError(f"{where}: an <{'image' if what == 'image' else 'tileset'}> without a source path")
         path = base / ref
         if not self.allow_outside and not path.resolve().is_relative_to(base.resolve()):
             raise TileError(f"{where}: {what} {ref!r} is outside the folder {base}; refused "
@@ -263,6 +263,8 @@ class Planner:
             raise TileError(f"{where}: tile size {tw}x{th} must be at least 1x1")
         new_tw, new_th = max(1, scale_length(tw, fx)), max(1, scale_length(th, fy))
         grid = Grid(tw, th, int_attr(elem, "margin", where, 0), int_attr(elem, "spacing", where, 0))
+        if grid.margin < 0 or grid.spacing < 0:
+            raise TileError(f"{where}: margin {grid.margin} and spacing {grid.spacing} must not be negative")
         new_grid = scaled_grid(grid, new_th, new_tw)
         elem.set("tilewidth", str(new_tw))
         elem.set("tileheight", str(new_th))
@@ -341,6 +343,9 @@ def output_dir(source: Path, out: Path | None) -> tuple[Path, Path | None]:
         return source.parent, None
     if out.suffix.lower() == source.suffix.lower():
         return out.parent, out
+    if out.suffix.lower() in TILED_SUFFIXES:
+        raise TileError(f"-o {out}: a {source.suffix} makes a {source.suffix} (and its images); "
+                        f"give a folder or a {source.suffix} file name")
     if out.exists() and not out.is_dir():
         raise TileError(f"-o {out} is a file; give a folder, or a {source.suffix} file name")
     return out, None

@@ -396,3 +396,5 @@ def test_inputs_are_never_overwritten(level, tiny_model_dir):
     tsx = level.parent / "terrain.tsx"
     assert upscale(tsx, "--res", 64, "-o", tsx, "--model", tiny_model_dir).exit_code == 1
     assert upscale(tsx, "--tile-size", 32, "--model", tiny_model_dir).exit_code == 1
+    wrong = upscale(tsx, "--res", 64, "-o", level.parent / "x.tmx", "--model", tiny_model_dir)
+    assert wrong.exit_code == 1 and "give a folder or a .tsx file name" in wrong.output
