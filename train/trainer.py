@@ -134,7 +134,8 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True) ->
             raise TileError(f"{out}: --resume with a different model config than the saved run; "
                             f"use the same --preset/--channels or a new --out")
         model.load_state_dict(load_file(out / "model.safetensors", device=str(device)))
-        state = torch.load(out / "state.pt", map_location=device, weights_only=False)
+        # on the CPU: the RNG state must stay a CPU tensor; the optimizer moves its own state to the params
+        state = torch.load(out / "state.pt", map_location="cpu", weights_only=False)
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         generator.set_state(state["generator"])
