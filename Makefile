@@ -32,5 +32,14 @@ dev: $(VENV)/.dev
 default-model: $(VENV)/.dev
 	bash scripts/train_default_model.sh
 
+# The Aseprite extension as one file (a zip): double-click it, or Edit > Preferences > Extensions.
+DIST ?= dist
+aseprite-extension: $(DIST)/manifold.aseprite-extension
+
+$(DIST)/manifold.aseprite-extension: plugins/aseprite/package.json plugins/aseprite/manifold.lua
+	mkdir -p $(DIST)
+	rm -f $@
+	cd plugins/aseprite && $(PYTHON) -m zipfile -c $(abspath $@) package.json manifold.lua
+
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache
