@@ -215,10 +215,14 @@ var manifoldExtension = (function () {
         return record;
     }
 
+    function newRecord(actionName, resolution) {
+        return { action: actionName, resolution: resolution === undefined ? null : String(resolution),
+                 command: null, exitCode: null, output: null, error: null, opened: null, summary: null };
+    }
+
     // Runs the CLI on the tileset at the given resolution ("64" or "64x48") and opens the result.
     function upscale(resolution, actionName) {
-        var record = { action: actionName || "upscale", resolution: String(resolution), command: null,
-                       exitCode: null, output: null, error: null, opened: null, summary: null };
+        var record = newRecord(actionName || "upscale", resolution);
         var current = currentTileset();
         if (current.error)
             return fail(record, current.error);
@@ -271,9 +275,11 @@ var manifoldExtension = (function () {
 
     function upscaleAction() {
         var current = currentTileset();
-        var suggestion = current.tileset ? String(current.tileset.tileWidth * 2) : "64";
-        if (current.tileset && current.tileset.tileWidth !== current.tileset.tileHeight)
-            suggestion = current.tileset.tileWidth * 2 + "x" + current.tileset.tileHeight * 2;
+        if (current.error)
+            return fail(newRecord("upscale"), current.error);
+        var tileset = current.tileset;
+        var w = tileset.tileWidth * 2, h = tileset.tileHeight * 2;
+        var suggestion = w === h ? String(w) : w + "x" + h;
         var answer = ui.prompt("Resolution of the new tiles (64, or 64x48 for width x height):",
                                suggestion, "Upscale tileset with manifold");
         if (answer === undefined || answer === null || String(answer).trim() === "")
@@ -284,7 +290,7 @@ var manifoldExtension = (function () {
     function regenerateAction() {
         var current = currentTileset();
         if (current.error)
-            return fail({ action: "regenerate", error: null }, current.error);
+            return fail(newRecord("regenerate"), current.error);
         var tileset = current.tileset;
         var res = tileset.tileWidth === tileset.tileHeight ? String(tileset.tileWidth)
                                                            : tileset.tileWidth + "x" + tileset.tileHeight;

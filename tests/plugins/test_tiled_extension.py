@@ -50,15 +50,21 @@ def write_tileset(folder: Path, name: str, properties: dict[str, str] | None = N
     return tsx
 
 
-def write_map(folder: Path, tileset: str) -> Path:
-    """A 3x2 orthogonal map that uses the external tileset `tileset`.tsx."""
-    tmx = folder / "level.tmx"
+def write_map(folder: Path, tileset: str, embedded: bool = False) -> Path:
+    """A 3x2 orthogonal map that uses the tileset `tileset` (external .tsx, or embedded in the map)."""
+    tmx = folder / ("embedded.tmx" if embedded else "level.tmx")
+    if embedded:
+        ref = (f' <tileset firstgid="1" name="{tileset}" tilewidth="{TILE}" tileheight="{TILE}" '
+               f'tilecount="{COLUMNS * ROWS}" columns="{COLUMNS}">\n'
+               f'  <image source="{tileset}.png" width="{COLUMNS * TILE}" height="{ROWS * TILE}"/>\n </tileset>\n')
+    else:
+        ref = f' <tileset firstgid="1" source="{tileset}.tsx"/>\n'
     tmx.write_text(
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f'<map version="1.8" tiledversion="1.8.2" orientation="orthogonal" renderorder="right-down" '
         f'width="3" height="2" tilewidth="{TILE}" tileheight="{TILE}" infinite="0" nextlayerid="2" '
         'nextobjectid="1">\n'
-        f' <tileset firstgid="1" source="{tileset}.tsx"/>\n'
+        + ref +
         ' <layer id="1" name="ground" width="3" height="2">\n'
         '  <data encoding="csv">\n1,2,3,\n4,5,6\n</data>\n'
         ' </layer>\n'
@@ -178,7 +184,10 @@ def test_errors_reach_the_console(tmp_path, tiny_model_dir, manifold_exe):
     tsx = write_tileset(work, "fix")
     broken = write_tileset(work, "broken", {"manifold.path": str(work / "no-such-manifold")})
     missing_model = work / "no-model"
+    embedded = write_map(work, "fix", embedded=True)
     log = run_tiled(tmp_path, [
+        # 0. nothing open yet
+        {"trigger": "ManifoldUpscaleTileset", "answers": ["32"]},
         # 1. the executable from the tileset's manifold.path property does not exist
         {"open": str(broken)},
         {"trigger": "ManifoldUpscaleTileset", "answers": ["32"]},
@@ -188,9 +197,16 @@ def test_errors_reach_the_console(tmp_path, tiny_model_dir, manifold_exe):
         {"trigger": "ManifoldUpscaleTileset", "answers": ["32"]},
         # 3. not a resolution
         {"trigger": "ManifoldUpscaleTileset", "answers": ["big"]},
+        # 4. a tileset embedded in a map has no .tsx file for the CLI
+        {"open": str(embedded)},
+        {"select_tileset": "fix"},
+        {"trigger": "ManifoldUpscaleTileset", "answers": ["32"]},
     ])
-    not_found, cli_failure, bad_res = (s["run"] for s in log["steps"] if s["step"].get("trigger") ==
-                                       "ManifoldUpscaleTileset")
+    nothing, not_found, cli_failure, bad_res, no_file = (
+        s["run"] for s in log["steps"] if s["step"].get("trigger") == "ManifoldUpscaleTileset")
+
+    assert nothing["error"] == "open a tileset (or a map) first" and nothing["command"] is None
+    assert log["steps"][0]["unused_answers"] == 1  # no dialog was shown
 
     assert not_found["command"][0] == str(work / "no-such-manifold")
     assert not_found["exitCode"] == -1
@@ -208,6 +224,10 @@ def test_errors_reach_the_console(tmp_path, tiny_model_dir, manifold_exe):
 
     assert "not a resolution" in bad_res["error"] and bad_res["command"] is None
 
+    assert no_file["command"] is None
+    assert no_file["error"] == "tileset 'fix' is not saved as a .tsx file; export it as .tsx first (Export As...)"
+
     # Each failure went to Tiled's console/issues as one error, and nothing was written.
-    assert log["errors"] == ["manifold: " + r["error"] for r in (not_found, cli_failure, bad_res)]
-    assert sorted(p.name for p in work.iterdir()) == ["broken.png", "broken.tsx", "fix.png", "fix.tsx"]
+    assert log["errors"] == ["manifold: " + r["error"] for r in (nothing, not_found, cli_failure, bad_res, no_file)]
+    assert sorted(p.name for p in work.iterdir()) == ["broken.png", "broken.tsx", "embedded.tmx", "fix.png",
+                                                     "fix.tsx"]
