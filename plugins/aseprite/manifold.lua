@@ -190,7 +190,7 @@ local function ask(plugin, sprite, layer)
              or (is_sheet and "sprite as a tile sheet" or "sprite (one tile)") }
   dlg:entry{ id = "resolution", label = "New tile size:", text = suggestion, focus = true }
   if not tilemap then
-    dlg:entry{ id = "tile_size", label = "Tile size in sheet:", text = is_sheet and
+    dlg:entry{ id = "tile_size", label = "Sheet tile size (empty: one tile):", text = is_sheet and
                ((tile_w == tile_h) and tostring(tile_w) or (tile_w .. "x" .. tile_h)) or "" }
   end
   dlg:entry{ id = "executable", label = "manifold executable:", text = prefs.executable or "manifold" }
