@@ -1,9 +1,14 @@
-"""Shared by the editor-extension tests: finding external programs (Tiled, Lua) and the plugins folder."""
+"""Shared by the editor-extension tests: external programs (Tiled, Lua), the manifold command, paths.
+
+Not a conftest.py: the other test folders import tests/conftest.py as `conftest`, and a second
+conftest module of that name would shadow it.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,3 +28,15 @@ def require_program(name: str, package: str) -> str:
         pytest.fail(message + "; under CI this test must run", pytrace=False)
     pytest.skip(message)
 
+
+
+@pytest.fixture(scope="session")
+def manifold_exe() -> str:
+    """The `manifold` console script of the Python running the tests (the project's venv)."""
+    beside = Path(sys.executable).with_name("manifold")
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("manifold")
+    if not found:
+        pytest.fail("the manifold command is not installed (pip install -e .)", pytrace=False)
+    return found

@@ -20,7 +20,7 @@ from PIL import Image
 
 from manifold_cli.synthetic import make_tiles
 
-from plugin_tools import PLUGINS, REPO, require_program
+from plugin_tools import PLUGINS, REPO, manifold_exe, require_program  # noqa: F401 (a fixture)
 
 HERE = Path(__file__).resolve().parent
 EXTENSION = PLUGINS / "aseprite" / "manifold.lua"

@@ -21,7 +21,7 @@ from PIL import Image
 
 from manifold_cli.synthetic import make_tiles
 
-from plugin_tools import PLUGINS, require_program
+from plugin_tools import PLUGINS, manifold_exe, require_program  # noqa: F401 (a fixture)
 
 HERE = Path(__file__).resolve().parent
 TILE, COLUMNS, ROWS = 16, 4, 2
