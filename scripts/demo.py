@@ -42,13 +42,14 @@ def demo_tiles(folder: Path) -> str:
 
 
 def on_checker(rgba: Image.Image) -> Image.Image:
-    board = np.indices(rgba.size[::-1]).sum(axis=0) // 8 % 2
+    yy, xx = np.indices(rgba.size[::-1])
+    board = (yy // 8 + xx // 8) % 2
     bg = Image.fromarray((np.where(board[..., None], 200, 160) * np.ones(3)).astype(np.uint8), "RGB")
     bg.paste(rgba, mask=rgba.split()[3])
     return bg
 
 
-def before_after(src: Path, dst: Path, picture: Path, rows: int = 8) -> None:
+def before_after(src: Path, dst: Path, picture: Path, rows: int = 8, zoom: int = 2) -> None:
     names = [p.relative_to(src) for p in find_images(src)][:: max(1, len(find_images(src)) // rows)][:rows]
     gap = 4
     sheet = Image.new("RGB", (3 * RES + 4 * gap, rows * (RES + gap) + gap), (255, 255, 255))
@@ -59,7 +60,7 @@ def before_after(src: Path, dst: Path, picture: Path, rows: int = 8) -> None:
                  original.resize((RES, RES), Image.Resampling.BICUBIC)]
         for c, cell in enumerate(cells):
             sheet.paste(on_checker(cell), (gap + c * (RES + gap), gap + r * (RES + gap)))
-    sheet.save(picture)
+    sheet.resize((sheet.width * zoom, sheet.height * zoom), Image.Resampling.NEAREST).save(picture)
 
 
 def main() -> None:
