@@ -29,6 +29,12 @@ test: $(VENV)/.dev
 
 dev: $(VENV)/.dev
 
+# Speed benchmark (BENCHMARKS.md): held-out Crawl tiles where apt-get can fetch them, then
+# `manifold bench` (a few minutes on 2 cores); `make bench BENCH_ARGS=--quick` for about a minute.
+bench: $(VENV)/.dev
+	-$(BIN)/python scripts/crawl_tiles.py data >&2
+	$(BIN)/manifold bench $(BENCH_ARGS)
+
 default-model: $(VENV)/.dev
 	bash scripts/train_default_model.sh
 

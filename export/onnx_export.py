@@ -1,4 +1,5 @@
-"""`manifold export`: a training run -> model directory (encoder.onnx, decoder.onnx, model.json).
+"""`manifold export`: a training run -> model directory (encoder.onnx, decoder.onnx, model.json,
+and decoder.int8.onnx for `--precision int8`, see quantize.py).
 
 The decoder graph renders a whole image per tile at any size:
 
@@ -27,6 +28,8 @@ import torch.nn as nn
 
 from manifold_train.model import ACTIVATION_MODULES, ManifoldDecoder, parameter_counts, positional_embedding
 from manifold_train.trainer import read_run
+
+from .quantize import INT8_DECODER, RECIPE, quantize_decoder
 
 FORMAT_VERSION = 1
 OPSET = 17
@@ -118,6 +121,7 @@ def export_model(run_dir: str | Path, model_dir: str | Path, coordinates: str | 
                           dynamic_axes={"code": {0: "batch"}, "image": {0: "batch", 2: "height", 3: "width"}})
     for name in ("encoder.onnx", "decoder.onnx"):
         onnx.checker.check_model(onnx.load(tmp / name), full_check=True)
+    kept_fp32 = quantize_decoder(tmp / "decoder.onnx", tmp / INT8_DECODER)  # the opt-in --precision int8 path
 
     train_cfg = info.get("train", {})
     card = {
@@ -135,6 +139,7 @@ def export_model(run_dir: str | Path, model_dir: str | Path, coordinates: str | 
                        "batch_size": train_cfg.get("batch_size"), "lr": train_cfg.get("lr"),
                        "std_mean_factor": train_cfg.get("std_mean_factor"), "seed": train_cfg.get("seed")},
         "metrics": {"val_mse": info["progress"]["val_mse"]},
+        "int8": {"decoder": INT8_DECODER, "recipe": RECIPE, "kept_fp32": kept_fp32},
         "exported": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
     (tmp / "model.json").write_text(json.dumps(card, indent=2) + "\n")

@@ -40,6 +40,11 @@ class Precision(str, Enum):
     bf16 = "bf16"
 
 
+class InferencePrecision(str, Enum):
+    fp32 = "fp32"
+    int8 = "int8"
+
+
 def fail(message: str, code: int = 1):
     console.print(f"[bold red]error:[/] {message}", highlight=False)
     raise typer.Exit(code)
@@ -108,6 +113,11 @@ def train(
     coordinates: Coordinates = typer.Option(Coordinates.center, help="Pixel centres, or the seed's corner-aligned grid."),
     pixels_per_tile: int = typer.Option(0, help="Decoder loss on this many random pixels per tile (0: all)."),
     precision: Precision = typer.Option(Precision.fp32, help="bf16 autocast is faster on CPUs with AVX-512 BF16."),
+    channels_last: bool = typer.Option(False, help="Encoder tensors in NHWC layout (same numbers; a little faster "
+                                       "on the CPU)."),
+    compile: bool = typer.Option(False, "--compile", help="torch.compile the forward pass (slower on a 2-core CPU; "
+                                 "see BENCHMARKS.md)."),
+    cache_embedding: bool = typer.Option(True, help="Embed the pixel grid once per run (same numbers)."),
     eval_every: int = typer.Option(0, help="Inputs between validations and checkpoints (0: 50 per run)."),
     seed: int = typer.Option(0),
     device: str = typer.Option("cpu", help="cpu or cuda."),
@@ -129,12 +139,15 @@ def train(
         margin=margin, spacing=spacing, val_percent=val_percent, max_inputs=max_inputs, batch_size=batch_size,
         lr=lr, weight_decay=weight_decay, std_mean_factor=std_mean_factor, augment=augment,
         coordinates=coordinates.value, pixels_per_tile=pixels_per_tile, precision=precision.value,
+        channels_last=channels_last, compile=compile, cache_embedding=cache_embedding,
         eval_every=eval_every, seed=seed, device=device, threads=threads,
     )
     try:
         result = run_training(cfg, resume=resume)
     except TileError as exc:
         fail(str(exc))
+    if result.get("rank", 0) != 0:  # under torchrun the first process reports for all
+        return
     d = result["data"]
     console.print(f"trained {result['inputs']:,} inputs on {d['train']} tiles ({d['val']} held out, "
                   f"{d['empty']} empty and {d['duplicates']} duplicates skipped) in {result['wall_s']:.0f} s; "
@@ -171,6 +184,9 @@ def upscale(
                                        "after --res). For .tsx/.tmx a folder, or a file name ending like INPUT."),
     model: Optional[Path] = typer.Option(None, help="A model directory (default: the embedded model)."),
     device: Device = typer.Option(Device.auto, help="auto uses CUDA when onnxruntime can, else the CPU."),
+    precision: InferencePrecision = typer.Option(InferencePrecision.fp32, help="int8: the decoder with quantized "
+                                                 "matrix multiplies, faster on the CPU, about 0.1 dB PSNR lower "
+                                                 "(BENCHMARKS.md)."),
     tile_size: Optional[str] = typer.Option(None, "--tile-size", help="INPUT is a tileset sheet of tiles this "
                                             "size (32, or WxH like 32x16); every cell is rendered at --res."),
     margin: int = typer.Option(0, help="Sheet margin in pixels (with --tile-size); scaled in the output."),
@@ -222,7 +238,7 @@ def upscale(
             if not files:
                 raise TileError(f"{source}: no tile images in this folder")
             total = len(files)
-        tile_model = TileModel.load(model, device.value)
+        tile_model = TileModel.load(model, device.value, precision.value)
         with _progress(quiet or as_json) as progress:
             task = progress.add_task(f"upscaling to {width}x{height}", total=total)
             advance = lambda n: progress.advance(task, n)  # noqa: E731
@@ -246,6 +262,39 @@ def upscale(
     else:
         console.print(f"{summary.tiles} tiles -> {summary.output}  ({summary.seconds:.2f} s, "
                       f"{summary.tiles_per_s:.0f} tiles/s, {summary.provider})", highlight=False)
+
+
+@app.command()
+def bench(
+    quick: bool = typer.Option(False, "--quick", help="Fewer rounds, 1,000 tiles for memory, no torch.compile "
+                               "and no pixel-budget sweep: about a minute."),
+    model: Optional[Path] = typer.Option(None, help="A model directory (default: the embedded model)."),
+    data: Path = typer.Option(Path("data"), help="Folder with the Crawl sheets wall/floor/feat.png: held-out "
+                              "tiles for inference and int8 PSNR (procedural tiles without them)."),
+    only: Optional[List[str]] = typer.Option(None, "--only", help="Run only these sections (repeatable): matmul, "
+                                             "inference, int8, pixel_budget, training, startup, memory."),
+    memory_tiles: Optional[int] = typer.Option(None, help="Tiles for the memory run (default 10,000; --quick 1,000)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the results as JSON on stdout."),
+):
+    """Measure inference, training, start-up and memory side by side (ratios; see BENCHMARKS.md)."""
+    need_torch("bench")
+    from .bench import SECTIONS, run, table
+
+    sections = tuple(only) if only else SECTIONS
+    unknown = set(sections) - set(SECTIONS)
+    if unknown:
+        fail(f"--only {', '.join(sorted(unknown))}: choose from {', '.join(SECTIONS)}")
+    try:
+        result = run(quick=quick, model_dir=model, data=data, sections=sections, memory_tiles=memory_tiles,
+                     log=lambda s: console.print(f"[dim]{s}[/]", highlight=False))
+    except TileError as exc:
+        fail(str(exc))
+    if as_json:
+        print(json.dumps(result, indent=2))
+    else:
+        out = Console(soft_wrap=False)
+        for t in table(result):
+            out.print(t)
 
 
 def _progress(disabled: bool):

@@ -8,6 +8,10 @@ One API for every caller (CLI, plugins through the CLI, tests, benchmark):
 
 Work is cut into chunks of about `pixel_budget` output pixels, so a 10,000-tile input never
 holds more than one chunk of decoded tiles, and a chunk's activations stay near the cache.
+
+`precision="int8"` (`manifold upscale --precision int8`) renders with decoder.int8.onnx, the
+decoder with dynamically quantized MatMuls (see manifold_export/quantize.py): faster on the
+CPU, not bit-exact. BENCHMARKS.md has the speed and the PSNR it costs.
 """
 
 from __future__ import annotations
@@ -24,7 +28,9 @@ from .tiles import TileError, channels_to_rgba, is_empty, resize_tile, rgba_to_c
 
 DEFAULT_MODEL_DIR = Path(__file__).parent / "default_model"
 FORMAT_VERSION = 1
-DEFAULT_PIXEL_BUDGET = 16384  # output pixels per decoder run; see BENCHMARKS.md
+DEFAULT_PIXEL_BUDGET = 4096  # output pixels per decoder run, tuned by `manifold bench` (BENCHMARKS.md)
+PRECISIONS = ("fp32", "int8")
+DECODER_FILES = {"fp32": "decoder.onnx", "int8": "decoder.int8.onnx"}
 
 
 def load_model_info(model_dir: str | Path | None = None) -> dict:
@@ -56,12 +62,25 @@ def session_options():
     return options
 
 
-def make_sessions(model_dir: Path, device: str):
-    """(encoder, decoder, provider): CUDA when asked or available and really working, else CPU."""
+def make_sessions(model_dir: Path, device: str, precision: str = "fp32"):
+    """(encoder, decoder, provider): CUDA when asked or available and really working, else CPU.
+
+    int8 is a CPU path (onnxruntime's quantized MatMul kernels): with it, auto means the CPU.
+    """
     import onnxruntime as ort
 
+    if precision not in PRECISIONS:
+        raise TileError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    decoder = model_dir / DECODER_FILES[precision]
+    if not decoder.exists():
+        raise TileError(f"{model_dir}: no {decoder.name} for --precision {precision}; export the model again "
+                        f"(`manifold export` writes it) or add it with `python -m manifold_export.quantize {model_dir}`")
+    if precision == "int8" and device == "cuda":
+        raise TileError("--precision int8 runs on the CPU; use --device cpu (or auto), or fp32 on the GPU")
+    if precision == "int8":
+        device = "cpu"
     ort.set_default_logger_severity(3)
-    paths = [str(model_dir / "encoder.onnx"), str(model_dir / "decoder.onnx")]
+    paths = [str(model_dir / "encoder.onnx"), str(decoder)]
     if device in ("auto", "cuda") and "CUDAExecutionProvider" in ort.get_available_providers() \
             and cuda_driver_present():
         try:
@@ -87,12 +106,13 @@ class TileModel:
     decoder: object
     provider: str
     pixel_budget: int = DEFAULT_PIXEL_BUDGET
+    precision: str = "fp32"
 
     @classmethod
-    def load(cls, model_dir: str | Path | None = None, device: str = "auto") -> "TileModel":
+    def load(cls, model_dir: str | Path | None = None, device: str = "auto", precision: str = "fp32") -> "TileModel":
         model_dir = Path(model_dir) if model_dir else DEFAULT_MODEL_DIR
         info = load_model_info(model_dir)
-        return cls(info, *make_sessions(model_dir, device))
+        return cls(info, *make_sessions(model_dir, device, precision), precision=precision)
 
     @property
     def channels(self) -> int:

@@ -158,8 +158,14 @@ class ManifoldDecoder(nn.Module):
 
     def forward(self, code: torch.Tensor, xy: torch.Tensor) -> torch.Tensor:
         """code [B, D]; xy [P, 2] shared by all tiles or [B, P, 2] per tile -> colour [B, P, C]."""
+        return self.forward_embedded(code, positional_embedding(xy, self.config.pos_frequencies))
+
+    def forward_embedded(self, code: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+        """Like forward, with the positions already embedded: pos [P, E] or [B, P, E].
+
+        The trainer embeds the pixel grid once per run and gathers rows of it every step.
+        """
         D = self.config.code_size
-        pos = positional_embedding(xy, self.config.pos_frequencies)
         w_code, w_pos = self.input.weight[:, :D], self.input.weight[:, D:]
         h = (code @ w_code.T + self.input.bias)[:, None, :] + pos @ w_pos.T
         B, P, H = h.shape

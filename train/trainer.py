@@ -9,6 +9,11 @@ seen), the seed's unit. Everything needed to continue lives in RUN_DIR:
     state.pt            optimizer, scheduler and RNG state, for --resume
     log.csv             inputs, train loss, validation MSE, learning rate, inputs/s
     loss.png, repros.png   written at the end (figures.py)
+
+Speed levers (TrainConfig fields and `manifold train` options; measured in BENCHMARKS.md):
+random pixel subsets for the decoder loss, bf16 autocast, channels-last convolutions,
+torch.compile, and a positional embedding computed once per run. Several processes or
+GPUs: start the same command under `torchrun`; it trains with DistributedDataParallel.
 """
 
 from __future__ import annotations
@@ -23,7 +28,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from typing import Callable
+
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
@@ -31,7 +39,7 @@ from manifold_cli.tiles import Grid, TileError
 
 from .config import ModelConfig
 from .data import augment, load_tileset
-from .model import Autoencoder, code_distribution_loss, grid_positions
+from .model import Autoencoder, code_distribution_loss, grid_positions, positional_embedding
 
 LOG_FIELDS = ["inputs", "step", "train_loss", "train_mse", "val_mse", "lr", "wall_s", "inputs_per_s"]
 
@@ -54,9 +62,12 @@ class TrainConfig:
     augment: bool = True
     max_shift: int = 1
     coordinates: str = "center"
-    # speed levers (issue 5); defaults are the seed's plain recipe
+    # speed levers (issue 5, BENCHMARKS.md); defaults are the seed's plain recipe
     pixels_per_tile: int = 0  # > 0: decoder loss on this many random pixels per tile
     precision: str = "fp32"  # or "bf16" autocast
+    channels_last: bool = False  # encoder tensors in NHWC memory layout (same numbers)
+    compile: bool = False  # torch.compile the forward pass (measured slower on a 2-core CPU)
+    cache_embedding: bool = True  # embed the pixel grid once per run (same numbers)
     eval_every: int = 0  # inputs between validations; 0: 50 per run
     seed: int = 0
     device: str = "cpu"
@@ -101,14 +112,99 @@ def validation_mse(model: Autoencoder, val: torch.Tensor, convention: str, batch
     return total / val.numel()
 
 
+class TrainForward(nn.Module):
+    """The training forward pass as one module, so DistributedDataParallel and torch.compile
+    wrap one call: tiles [B, C, S, S] and embedded positions -> (code [B, D], colours [B, P, C])."""
+
+    def __init__(self, model: Autoencoder):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor, pos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        code = self.model.encoder(x)
+        return code, self.model.decoder.forward_embedded(code, pos)
+
+
+def make_step(cfg: TrainConfig, model: Autoencoder, optimizer: torch.optim.Optimizer, train_tiles: torch.Tensor,
+              generator: torch.Generator, world_size: int = 1) -> Callable[[], tuple[torch.Tensor, torch.Tensor]]:
+    """One optimisation step as a function (the training loop and `manifold bench` call it).
+
+    Each call draws a batch of batch_size / world_size tiles, augments it, runs forward and
+    backward with the configured speed levers and updates the weights; it returns the loss
+    and the MSE as device tensors (no host sync). With world_size > 1 it must run inside an
+    initialised process group: DistributedDataParallel averages the gradients.
+    """
+    device = train_tiles.device
+    size, batch = cfg.model.size, cfg.batch_size // world_size
+    xy = grid_positions(size, size, cfg.coordinates, device)  # the same grid every step
+    table = positional_embedding(xy, cfg.model.pos_frequencies) if cfg.cache_embedding else None
+    embed = (lambda i: table if i is None else table[i]) if cfg.cache_embedding else \
+        (lambda i: positional_embedding(xy if i is None else xy[i], cfg.model.pos_frequencies))
+    memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    model.to(memory_format=memory_format)
+    forward: nn.Module = TrainForward(model)
+    if world_size > 1:
+        forward = nn.parallel.DistributedDataParallel(forward, device_ids=[device] if device.type == "cuda" else None)
+    if cfg.compile:
+        forward = torch.compile(forward)
+    autocast = (torch.autocast(device.type, dtype=torch.bfloat16) if cfg.precision == "bf16"
+                else contextlib.nullcontext())
+
+    def step() -> tuple[torch.Tensor, torch.Tensor]:
+        idx = torch.randint(len(train_tiles), (batch,), generator=generator).to(device)
+        tiles = train_tiles[idx]
+        if cfg.augment:
+            tiles = augment(tiles, generator, cfg.max_shift)
+        x = (tiles.float() / 255).contiguous(memory_format=memory_format)
+        target = x.flatten(2).transpose(1, 2)  # [B, P, C], P pixels row-major like xy
+        pick = None
+        if cfg.pixels_per_tile:  # the decoder sees a random subset of each tile's pixels
+            pick = torch.randint(size * size, (batch, cfg.pixels_per_tile), generator=generator).to(device)
+            target = target.gather(1, pick[..., None].expand(-1, -1, target.shape[-1]))
+        with autocast:
+            code, pred = forward(x, embed(pick))
+        mse = F.mse_loss(pred.float(), target)
+        loss = mse + cfg.std_mean_factor * code_distribution_loss(code.float())
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return loss.detach(), mse.detach()
+
+    return step
+
+
+def distributed_setup(cfg: TrainConfig) -> tuple[int, int, torch.device, bool]:
+    """(rank, world size, device, whether we started the process group).
+
+    Under `torchrun` (WORLD_SIZE > 1) this joins PyTorch's process group: gloo for CPU
+    processes, NCCL for GPUs (one per process, cuda:LOCAL_RANK). Otherwise: rank 0 of 1.
+    """
+    device = torch.device(cfg.device)
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        return 0, 1, device, False
+    import torch.distributed as dist
+
+    if device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    started = not dist.is_initialized()
+    if started:
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return dist.get_rank(), dist.get_world_size(), device, started
+
+
 def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True) -> dict:
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    device = torch.device(cfg.device)
-    if device.type == "cuda" and not torch.cuda.is_available():
+    if cfg.device.startswith("cuda") and not torch.cuda.is_available():
         raise TileError("--device cuda: this torch build sees no CUDA GPU; use --device cpu")
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
+    rank, world, device, started_group = distributed_setup(cfg)
+    if cfg.batch_size % world:
+        raise TileError(f"--batch-size {cfg.batch_size} must be a multiple of the {world} processes")
+    lead = rank == 0  # only the first process logs, validates and writes files
     torch.manual_seed(cfg.seed)
 
     # ---- data: decoded once, kept as uint8 on the training device
@@ -125,7 +221,7 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True) ->
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     total_steps = max(1, math.ceil(cfg.max_inputs / cfg.batch_size))
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
-    generator = torch.Generator(device="cpu").manual_seed(cfg.seed)
+    generator = torch.Generator(device="cpu").manual_seed(cfg.seed + 1_000_003 * rank)  # own batches per process
     step, wall_s = 0, 0.0
     log_path = out / "log.csv"
     if resume and (out / "state.pt").exists():
@@ -138,29 +234,29 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True) ->
         state = torch.load(out / "state.pt", map_location="cpu", weights_only=False)
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
-        generator.set_state(state["generator"])
         step, wall_s = state["step"], state["wall_s"]
-        # Rows logged after the last checkpoint would be logged again: drop them.
-        rows = [r for r in csv.DictReader(log_path.open()) if int(r["step"]) <= step] if log_path.exists() else []
-        with log_path.open("w", newline="") as f:
-            writer = csv.DictWriter(f, LOG_FIELDS)
-            writer.writeheader()
-            writer.writerows(rows)
+        if world == 1:
+            generator.set_state(state["generator"])
+        else:  # the saved state is the first process's: every process draws afresh from (seed, rank, step)
+            generator.manual_seed(cfg.seed + 1_000_003 * rank + 7_919 * step)
+        if lead:  # rows logged after the last checkpoint would be logged again: drop them
+            rows = [r for r in csv.DictReader(log_path.open()) if int(r["step"]) <= step] if log_path.exists() else []
+            with log_path.open("w", newline="") as f:
+                writer = csv.DictWriter(f, LOG_FIELDS)
+                writer.writeheader()
+                writer.writerows(rows)
     elif resume:
         raise TileError(f"{out}: nothing to resume (no state.pt); drop --resume to start a new run")
-    else:
+    elif lead:
         with log_path.open("w", newline="") as f:
             csv.DictWriter(f, LOG_FIELDS).writeheader()
 
-    size = cfg.model.size
-    xy = grid_positions(size, size, cfg.coordinates, device)  # cached: the same grid every step
+    one_step = make_step(cfg, model, optimizer, train_tiles, generator, world)
     eval_every = max(1, (cfg.eval_every or cfg.max_inputs // 50) // cfg.batch_size)
-    autocast = (torch.autocast(device.type, dtype=torch.bfloat16) if cfg.precision == "bf16"
-                else contextlib.nullcontext())
 
     def checkpoint(val_mse: float) -> None:
         info = {"format": 1, "preset": cfg.preset, "model": cfg.model.to_dict(), "train": cfg.to_dict(),
-                "data": tiles.stats, "coordinates": cfg.coordinates,
+                "data": tiles.stats, "coordinates": cfg.coordinates, "world_size": world,
                 "progress": {"step": step, "inputs": step * cfg.batch_size, "total_steps": total_steps,
                              "wall_s": round(wall_s, 2), "val_mse": val_mse}}
         atomic_write(out / "model.safetensors", lambda p: save_file(model.state_dict(), p))
@@ -169,71 +265,64 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True) ->
              "generator": generator.get_state(), "step": step, "wall_s": wall_s}, p))
         atomic_write(out / "config.json", lambda p: p.write_text(json.dumps(info, indent=2)))
 
-    progress = _progress(show_progress)
+    progress = _progress(show_progress and lead)
     task = progress.add_task("training", total=total_steps * cfg.batch_size, completed=step * cfg.batch_size,
                              loss=float("nan"), val=float("nan"), rate=0.0)
     model.train()
-    sum_loss = sum_mse = 0.0
+    sum_loss = sum_mse = torch.zeros((), device=device)
     n_since = 0
     val_mse = float("nan")
     t_last = time.perf_counter()
     with progress:
         while step < total_steps:
-            # ---- one step
-            idx = torch.randint(len(train_tiles), (cfg.batch_size,), generator=generator).to(device)
-            batch = train_tiles[idx]
-            if cfg.augment:
-                batch = augment(batch, generator, cfg.max_shift)
-            x = batch.float() / 255
-            target = x.flatten(2).transpose(1, 2)  # [B, P, C], P pixels row-major like xy
-            with autocast:
-                code = model.encoder(x)
-                if cfg.pixels_per_tile:
-                    pick = torch.randint(size * size, (cfg.batch_size, cfg.pixels_per_tile),
-                                         generator=generator).to(device)
-                    pred = model.decoder(code, xy[pick])
-                    target = target.gather(1, pick[..., None].expand(-1, -1, target.shape[-1]))
-                else:
-                    pred = model.decoder(code, xy)
-            mse = F.mse_loss(pred.float(), target)
-            loss = mse + cfg.std_mean_factor * code_distribution_loss(code.float())
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            loss, mse = one_step()  # draw, augment, forward, backward, update (make_step)
             scheduler.step()
             step += 1
-            sum_loss += loss.detach()  # stays on the device: no sync per step
-            sum_mse += mse.detach()
+            sum_loss = sum_loss + loss  # stays on the device: no sync per step
+            sum_mse = sum_mse + mse
             n_since += 1
 
             # ---- validate, log, checkpoint
             if step % eval_every == 0 or step == total_steps:
                 rate = n_since * cfg.batch_size / (time.perf_counter() - t_last)  # training steps only
-                val_mse = validation_mse(model, val_tiles, cfg.coordinates)
+                sums = torch.stack([sum_loss, sum_mse]).float()
+                if world > 1:  # the train loss of every process, averaged
+                    torch.distributed.all_reduce(sums)
+                    sums /= world
+                if lead:
+                    val_mse = validation_mse(model, val_tiles, cfg.coordinates)
                 wall_s += time.perf_counter() - t_last
-                row = {"inputs": step * cfg.batch_size, "step": step, "train_loss": float(sum_loss) / n_since,
-                       "train_mse": float(sum_mse) / n_since, "val_mse": val_mse,
-                       "lr": scheduler.get_last_lr()[0], "wall_s": round(wall_s, 2), "inputs_per_s": round(rate, 1)}
-                with log_path.open("a", newline="") as f:
-                    csv.DictWriter(f, LOG_FIELDS).writerow(row)
-                checkpoint(val_mse)
-                progress.update(task, completed=step * cfg.batch_size, loss=row["train_mse"], val=val_mse, rate=rate)
-                if show_progress and not progress.console.is_terminal:  # a log file gets one line per validation
-                    progress.console.print(f"inputs {row['inputs']}/{total_steps * cfg.batch_size}  train mse "
-                                           f"{row['train_mse']:.5f}  val mse {val_mse:.5f}  {rate:.0f} inputs/s")
-                sum_loss = sum_mse = 0.0
+                if lead:
+                    row = {"inputs": step * cfg.batch_size, "step": step, "train_loss": float(sums[0]) / n_since,
+                           "train_mse": float(sums[1]) / n_since, "val_mse": val_mse,
+                           "lr": scheduler.get_last_lr()[0], "wall_s": round(wall_s, 2),
+                           "inputs_per_s": round(rate, 1)}
+                    with log_path.open("a", newline="") as f:
+                        csv.DictWriter(f, LOG_FIELDS).writerow(row)
+                    checkpoint(val_mse)
+                    progress.update(task, completed=step * cfg.batch_size, loss=row["train_mse"], val=val_mse,
+                                    rate=rate)
+                    if show_progress and not progress.console.is_terminal:  # a log file: one line per validation
+                        progress.console.print(f"inputs {row['inputs']}/{total_steps * cfg.batch_size}  train mse "
+                                               f"{row['train_mse']:.5f}  val mse {val_mse:.5f}  {rate:.0f} inputs/s")
+                sum_loss = sum_mse = torch.zeros((), device=device)
                 n_since = 0
                 t_last = time.perf_counter()
             elif step % 4 == 0:
                 progress.update(task, completed=step * cfg.batch_size)
 
-    from .figures import plot_losses, plot_repros  # matplotlib only once, at the end
+    if world > 1:
+        torch.distributed.barrier()  # every process has finished its steps before the lead writes figures
+    if lead:
+        from .figures import plot_losses, plot_repros  # matplotlib only once, at the end
 
-    model.eval()
-    plot_losses(log_path, out / "loss.png", title=f"{cfg.preset or 'custom'} on {tiles.stats['train']} tiles")
-    plot_repros(model, val_tiles if len(val_tiles) else train_tiles, out / "repros.png", cfg.coordinates)
+        model.eval()
+        plot_losses(log_path, out / "loss.png", title=f"{cfg.preset or 'custom'} on {tiles.stats['train']} tiles")
+        plot_repros(model, val_tiles if len(val_tiles) else train_tiles, out / "repros.png", cfg.coordinates)
+    if started_group:
+        torch.distributed.destroy_process_group()
     return {"steps": step, "inputs": step * cfg.batch_size, "val_mse": val_mse, "wall_s": wall_s,
-            "data": tiles.stats, "out": str(out)}
+            "data": tiles.stats, "out": str(out), "rank": rank, "world_size": world}
 
 
 def _progress(enabled: bool):

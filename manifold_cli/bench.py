@@ -1,0 +1,521 @@
+"""`manifold bench`: how fast inference, training, start-up and memory are on this machine.
+
+Every speed is a ratio measured side by side in one run (DESIGN.md, "How we measure"): the
+candidates take turns round after round (the order flips every round), each ratio is the
+median of the per-round ratios, each rate the median over rounds. Absolute times appear
+only next to a ratio or against a fixed target (start-up wall time, peak memory).
+
+Sections (the keys of `manifold bench --json`):
+
+    machine     CPU, cores, instruction sets, library versions, date
+    matmul      the measured fp32 (and bf16) matrix-multiply rate: the ceiling for GFLOP/s
+    inference   tiles/s of the runtime (TileModel.render: tiles in, RGBA tiles out) at
+                --res 32/64/128, fp32 and int8, against the seed-style anchor in eager
+                PyTorch (manifold_train/bench.py); achieved GFLOP/s against the matmul rate
+    int8        PSNR of the int8 path against fp32 on held-out tiles
+    pixel_budget  render speed for several decoder chunk sizes (full run only)
+    training    inputs/s of the trainer's own step for each speed lever against plain fp32
+    startup     wall time of `manifold upscale` on one tile (what an editor plugin pays per click)
+    memory      peak RSS of `manifold upscale` on a folder of 10,000 tiles at --res 64
+    targets     each target of the speed issue, the measured figure, met or not
+
+The torch half (anchor, training) lives in manifold_train/bench.py; this module imports torch
+only inside the functions that need it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .runtime import DEFAULT_MODEL_DIR, TileModel, load_model_info
+from .tiles import Grid, is_empty, rgba_to_channels
+
+RESOLUTIONS = (32, 64, 128)
+TILES_PER_CALL = {32: 64, 64: 16, 128: 4}  # about the same work per timed call
+BUDGETS = (1024, 2048, 4096, 8192, 16384, 65536)
+SHEETS = ("wall", "floor", "feat")
+
+
+# ---------------------------------------------------------------- the harness
+def interleave(candidates: dict[str, Callable[[], object]], rounds: int, warmup: int = 1) -> dict[str, list[float]]:
+    """Seconds per call of each candidate; they take turns, round by round, in alternating order."""
+    for fn in candidates.values():
+        for _ in range(warmup):
+            fn()
+    times: dict[str, list[float]] = {name: [] for name in candidates}
+    names = list(candidates)
+    for r in range(rounds):
+        for name in names if r % 2 == 0 else names[::-1]:
+            t = time.perf_counter()
+            candidates[name]()
+            times[name].append(time.perf_counter() - t)
+    return times
+
+
+def rate(times: list[float], units: float) -> float:
+    """Units per second: the median over rounds."""
+    return units / statistics.median(times)
+
+
+def speedup(times: list[float], reference: list[float]) -> float:
+    """How many times faster than the reference: the median of the per-round ratios."""
+    return statistics.median(r / t for r, t in zip(reference, times))
+
+
+# ---------------------------------------------------------------- FLOPs from model.json
+def encoder_flops(arch: dict) -> int:
+    """Multiply-adds x 2 of the encoder's convolutions and linear layer for one tile (no biases)."""
+    c, s, n_hid, groups = arch["channels"], arch["size"], arch["n_hid"], arch["group_count"]
+    flops = 2 * c * n_hid * 49 * s * s  # 7x7 input conv
+    n_in = n_hid
+    for g in range(groups):
+        width = n_hid * 2**g
+        for _ in range(arch["n_blk_per_group"]):
+            q = width // 4
+            per_pixel = (n_in * width if n_in != width else 0) + n_in * q * 9 + 2 * q * q * 9 + q * width
+            flops += 2 * per_pixel * s * s
+            n_in = width
+        if g < groups - 1:
+            s //= 2
+            if arch["space_to_depth"]:
+                flops += 2 * 4 * width * width * s * s
+    flops += 2 * n_in * arch["vocab_size"] * s * s  # 1x1 conv to vocab_size
+    return flops + 2 * arch["vocab_size"] * s * s * arch["code_size"]
+
+
+def decoder_flops(arch: dict, pixels: int) -> int:
+    """Multiply-adds x 2 of the exported decoder for one tile of `pixels` output pixels.
+
+    The code's share of the first layer is computed once per tile, the rest once per pixel.
+    """
+    hid, layers = arch["decoder_n_hid"], arch["decoder_n_layer"]
+    embedding = 2 + 4 * len(arch["pos_frequencies"])
+    per_pixel, width = embedding * hid, hid
+    for residual in arch["decoder_residual"]:
+        per_pixel += layers * width * width
+        width = 2 * width if residual == "concat" else width
+    per_pixel += width * arch["channels"]
+    return 2 * (arch["code_size"] * hid + per_pixel * pixels)
+
+
+# ---------------------------------------------------------------- sections
+def machine() -> dict:
+    info = {"platform": platform.platform(), "python": platform.python_version(),
+            "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+            "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+    if hasattr(os, "getloadavg"):  # other work on the machine at the start: the ratios hold, the rates drop
+        info["load_average_1min"] = round(os.getloadavg()[0], 2)
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+        info["cpu"] = next(line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name"))
+        flags = set(next(line for line in cpuinfo.splitlines() if line.startswith("flags")).split())
+        info["isa"] = sorted(flags & {"avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_int8"})
+    except (OSError, StopIteration):
+        info["cpu"] = platform.processor()
+    import onnxruntime
+
+    info["numpy"], info["onnxruntime"] = np.__version__, onnxruntime.__version__
+    try:
+        import torch
+
+        info["torch"], info["torch_threads"] = torch.__version__, torch.get_num_threads()
+    except ImportError:
+        pass
+    return info
+
+
+def numpy_matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((n, n), np.float32), rng.standard_normal((n, n), np.float32)
+    a @ b
+    best = min(_timed(lambda: a @ b) for _ in range(repeats))
+    return 2 * n**3 / best / 1e9
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def matmul() -> dict:
+    """fp32 matrix-multiply rate, 2048 x 2048 x 2048, best of numpy (OpenBLAS) and torch (oneDNN/MKL)."""
+    from manifold_train.bench import torch_matmul_gflops
+    import torch
+
+    rates = {"numpy_fp32": numpy_matmul_gflops(), "torch_fp32": torch_matmul_gflops(),
+             "torch_bf16": torch_matmul_gflops(dtype=torch.bfloat16)}
+    return {"fp32_gflops": max(rates["numpy_fp32"], rates["torch_fp32"]), "bf16_gflops": rates["torch_bf16"],
+            "by_engine": {k: round(v, 1) for k, v in rates.items()}}
+
+
+def held_out_tiles(data: Path, channels: int, size: int) -> tuple[np.ndarray, np.ndarray, str]:
+    """(validation tiles, training tiles) [N, C, S, S] uint8 of the Crawl sheets as the trainer splits them
+    (10 % held out by content hash); procedural tiles where the sheets are missing."""
+    sheets = [data / f"{s}.png" for s in SHEETS]
+    if all(p.exists() for p in sheets):
+        from manifold_train.data import load_tileset
+
+        tiles = load_tileset([str(p) for p in sheets], channels, size, Grid(32, 32), val_percent=10)
+        return tiles.val.numpy(), tiles.train.numpy(), f"Dungeon Crawl held-out split ({data}/)"
+    from .synthetic import make_tiles
+    from .tiles import resize_tile
+
+    def procedural(count, seed):
+        rgba = make_tiles(count, 32, seed=seed)
+        rgba = np.stack([resize_tile(t, size) for t in rgba[~is_empty(rgba)]])
+        return rgba_to_channels(rgba, channels)
+
+    return procedural(300, 1), procedural(1024, 2), "procedural tiles (no Crawl sheets in " + str(data) + ")"
+
+
+def inference(model_dir: Path, tiles: np.ndarray, rounds: int, matmul_fp32: float) -> tuple[list[dict], float]:
+    """Rows per resolution; and the largest difference between the anchor's and the runtime's images."""
+    from manifold_train.bench import anchor_decode, anchor_encode, load_anchor
+
+    fp32 = TileModel.load(model_dir, device="cpu")
+    int8 = TileModel.load(model_dir, device="cpu", precision="int8")
+    encoder, decoder, info = load_anchor(model_dir)
+    arch, convention = info["architecture"], info.get("coordinates", "center")
+    rgba = _to_rgba(tiles)
+    rows, worst = [], 0.0
+    for res in RESOLUTIONS:
+        n = TILES_PER_CALL[res]
+        batch, part = rgba[:n], tiles[:n]
+        codes = fp32.encode(part)
+        anchor_codes = anchor_encode(encoder, part)
+        images = np.stack([i.numpy() for i in anchor_decode(decoder, anchor_codes, res, res, convention)])
+        worst = max(worst, float(np.abs(images - fp32.decode(codes, res, res)).max()))
+        times = interleave({
+            "runtime_fp32": lambda: list(fp32.render(batch, res, res)),
+            "runtime_int8": lambda: list(int8.render(batch, res, res)),
+            "anchor": lambda: anchor_decode(decoder, anchor_encode(encoder, part), res, res, convention),
+            "runtime_fp32_decode": lambda: fp32.decode(codes, res, res),
+            "anchor_decode": lambda: anchor_decode(decoder, anchor_codes, res, res, convention),
+        }, rounds)
+        flops = encoder_flops(arch) + decoder_flops(arch, res * res)
+        gflops = rate(times["runtime_fp32"], n * flops / 1e9)
+        decode_gflops = rate(times["runtime_fp32_decode"], n * decoder_flops(arch, res * res) / 1e9)
+        rows.append({
+            "res": res, "tiles_per_call": n,
+            "runtime_fp32_tiles_per_s": round(rate(times["runtime_fp32"], n), 2),
+            "runtime_int8_tiles_per_s": round(rate(times["runtime_int8"], n), 2),
+            "anchor_tiles_per_s": round(rate(times["anchor"], n), 2),
+            "fp32_vs_anchor": round(speedup(times["runtime_fp32"], times["anchor"]), 3),
+            "int8_vs_anchor": round(speedup(times["runtime_int8"], times["anchor"]), 3),
+            "int8_vs_fp32": round(speedup(times["runtime_int8"], times["runtime_fp32"]), 3),
+            "decode_fp32_vs_anchor_decode": round(speedup(times["runtime_fp32_decode"], times["anchor_decode"]), 3),
+            "mflop_per_tile": round(flops / 1e6, 1),
+            "fp32_gflops": round(gflops, 1), "fp32_of_matmul": round(gflops / matmul_fp32, 3),
+            "decode_fp32_gflops": round(decode_gflops, 1), "decode_fp32_of_matmul": round(decode_gflops / matmul_fp32, 3),
+        })
+    return rows, worst
+
+
+def _to_rgba(tiles: np.ndarray) -> np.ndarray:
+    """[N, C, S, S] model channels -> [N, S, S, 4] RGBA, what the runtime takes."""
+    t = tiles.transpose(0, 2, 3, 1)
+    if t.shape[-1] == 4:
+        return np.ascontiguousarray(t)
+    rgb = np.repeat(t, 3, axis=-1) if t.shape[-1] == 1 else t
+    return np.concatenate([rgb, np.full(t.shape[:-1] + (1,), 255, np.uint8)], axis=-1)
+
+
+def int8_quality(model_dir: Path, tiles: np.ndarray, source: str) -> dict:
+    """PSNR against the original tiles at the native size, fp32 and int8, and int8 against fp32."""
+    fp32 = TileModel.load(model_dir, device="cpu")
+    int8 = TileModel.load(model_dir, device="cpu", precision="int8")
+    size = fp32.size
+    codes = fp32.encode(tiles)
+    x = tiles.astype(np.float32) / 255
+    a, b = fp32.decode(codes, size, size), int8.decode(codes, size, size)
+    a2, b2 = fp32.decode(codes[:64], 2 * size, 2 * size), int8.decode(codes[:64], 2 * size, 2 * size)
+    p_fp32, p_int8 = psnr(a, x), psnr(b, x)
+    return {"tiles": len(tiles), "source": source, "psnr_fp32_db": round(p_fp32, 3), "psnr_int8_db": round(p_int8, 3),
+            "psnr_loss_db": round(p_fp32 - p_int8, 3), "int8_vs_fp32_psnr_db": round(psnr(b, a), 2),
+            "int8_vs_fp32_psnr_db_at_2x": round(psnr(b2, a2), 2)}
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    return float(10 * np.log10(1 / np.mean((a.astype(np.float64) - b) ** 2)))
+
+
+def pixel_budget(model_dir: Path, tiles: np.ndarray, rounds: int) -> list[dict]:
+    """Render speed at --res 32 and 64 for several decoder chunk sizes, against the default one."""
+    from .runtime import DEFAULT_PIXEL_BUDGET
+
+    model = TileModel.load(model_dir, device="cpu")
+    rgba, rows = _to_rgba(tiles), []
+    for res in (32, 64):
+        batch = rgba[:TILES_PER_CALL[res]]
+
+        def render(budget):
+            def run():
+                model.pixel_budget = budget
+                return list(model.render(batch, res, res))
+            return run
+
+        times = interleave({b: render(b) for b in BUDGETS}, rounds)
+        for b in BUDGETS:
+            rows.append({"res": res, "pixel_budget": b, "default": b == DEFAULT_PIXEL_BUDGET,
+                         "tiles_per_s": round(rate(times[b], len(batch)), 2),
+                         "vs_default": round(speedup(times[b], times[DEFAULT_PIXEL_BUDGET]), 3)})
+    model.pixel_budget = DEFAULT_PIXEL_BUDGET
+    return rows
+
+
+def training(train_tiles: np.ndarray, rounds: int, quick: bool, model=None, batch_size: int = 64) -> list[dict]:
+    """inputs/s of the trainer's step (seed-b8-h128, RGBA 32x32, batch 64) per lever set, against plain fp32."""
+    import torch
+
+    from manifold_train.bench import LEVERS, make_stepper
+
+    tiles = torch.from_numpy(np.ascontiguousarray(train_tiles))
+    levers = {k: v for k, v in LEVERS.items() if not (quick and v.get("compile"))}
+    steppers, steps_per_call = {}, {}
+    for name, extra in levers.items():
+        step, cfg, _ = make_stepper(extra, tiles, model, batch_size)
+        k = 4 if cfg.pixels_per_tile else 1  # about the same time per call
+        steps_per_call[name] = k
+        steppers[name] = (lambda step=step, k=k: [step() for _ in range(k)][-1][0].item())
+    times = interleave(steppers, rounds, warmup=2)
+    base = next(iter(levers))
+    per_step = {name: [t / steps_per_call[name] for t in ts] for name, ts in times.items()}
+    return [{"levers": name, **{k: v for k, v in LEVERS[name].items()},
+             "inputs_per_s": round(rate(per_step[name], batch_size), 1),
+             "vs_plain": round(speedup(per_step[name], per_step[base]), 2)} for name in levers]
+
+
+def manifold_command() -> list[str]:
+    """The installed `manifold` executable beside this Python (what a plugin runs), else `python -m`."""
+    script = Path(sys.executable).parent / "manifold"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "manifold_cli.cli"]
+
+
+# Runs the command as its child and reports the child's peak RSS. The measuring process must be
+# small: Linux carries the RSS a process had before exec() into its peak, and a child forked
+# from the bench itself (torch loaded) would start from the bench's size.
+_RSS_HELPER = """
+import os, subprocess, sys
+proc = subprocess.Popen(sys.argv[1:])
+_, status, usage = os.wait4(proc.pid, 0)
+sys.stderr.write("\\npeak_rss_kib=%d\\n" % usage.ru_maxrss)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def peak_rss_mb(cmd: list[str]) -> tuple[float, float, str]:
+    """(wall seconds, peak RSS in MB, stdout) of one run of `cmd`, measured by a small helper process."""
+    t = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", _RSS_HELPER, *cmd], capture_output=True, text=True)
+    wall = time.perf_counter() - t
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed: {proc.stderr.strip()[-500:]}")
+    kib = int(proc.stderr.rsplit("peak_rss_kib=", 1)[1].split()[0])  # Linux: ru_maxrss in KiB
+    return wall, kib / 1024, proc.stdout
+
+
+def write_tiles(folder: Path, count: int, seed: int = 0) -> None:
+    from .synthetic import make_tiles
+    from .tiles import write_png
+
+    folder.mkdir(parents=True, exist_ok=True)
+    done = 0
+    while done < count:  # in parts: never all tiles in memory at once
+        part = make_tiles(min(1000, count - done), 32, seed=seed + done)
+        for tile in part:
+            write_png(folder / f"tile_{done:05d}.png", tile)
+            done += 1
+
+
+def startup(work: Path, rounds: int) -> dict:
+    """Wall time of `manifold upscale` on one tile, against starting bare Python, side by side."""
+    one = work / "one"
+    write_tiles(one, 1)
+    tile = one / "tile_00000.png"
+    cmd = manifold_command()
+    candidates = {
+        "upscale_fp32": cmd + ["upscale", str(tile), "--res", "64", "-o", str(work / "one-64.png"), "-q"],
+        "upscale_int8": cmd + ["upscale", str(tile), "--res", "64", "-o", str(work / "one-64-int8.png"), "-q",
+                               "--precision", "int8"],
+        "python": [sys.executable, "-c", "pass"],
+    }
+
+    def runner(name):
+        def run():
+            subprocess.run(candidates[name], check=True, capture_output=True)
+        return run
+
+    times = interleave({k: runner(k) for k in candidates}, rounds)
+    rss = peak_rss_mb(candidates["upscale_fp32"])[1]
+    return {"upscale_one_tile_s": round(statistics.median(times["upscale_fp32"]), 3),
+            "upscale_one_tile_int8_s": round(statistics.median(times["upscale_int8"]), 3),
+            "python_start_s": round(statistics.median(times["python"]), 3),
+            "vs_python_start": round(speedup(times["python"], times["upscale_fp32"]), 2),
+            "one_tile_peak_rss_mb": round(rss, 1),
+            "command": " ".join(Path(c).name if i == 0 else c for i, c in enumerate(candidates["upscale_fp32"]))}
+
+
+def memory(work: Path, count: int, res: int, one_tile_rss: float) -> dict:
+    """Peak RSS of `manifold upscale FOLDER --res 64` on `count` tiles (one PNG each), one child process."""
+    folder = work / f"tiles-{count}"
+    write_tiles(folder, count, seed=10)
+    wall, peak, out = peak_rss_mb(manifold_command() + ["upscale", str(folder), "--res", str(res),
+                                                        "-o", str(work / f"out-{count}"), "-q", "--json"])
+    summary = json.loads(out.strip().splitlines()[-1])
+    return {"tiles": count, "res": res, "peak_rss_mb": round(peak, 1),
+            "vs_one_tile": round(peak / one_tile_rss, 2) if one_tile_rss else None,
+            "tiles_per_s_in_that_run": summary["tiles_per_s"]}
+
+
+# ---------------------------------------------------------------- targets and the whole run
+def targets(result: dict) -> list[dict]:
+    """Each target of the speed issue against the measured figure."""
+    at64 = next((r for r in result.get("inference", []) if r["res"] == 64), None)
+    fast = next((r for r in result.get("training", []) if r["levers"].startswith("fast:")), None)
+    rows = []
+
+    def add(name, goal, measured, met, text):
+        rows.append({"target": name, "goal": goal, "measured": measured, "met": bool(met), "text": text})
+
+    if at64:
+        add("inference fp32 vs anchor at --res 64", ">= 1.5x", at64["fp32_vs_anchor"], at64["fp32_vs_anchor"] >= 1.5,
+            f"{at64['fp32_vs_anchor']:.2f}x")
+        add("inference fp32 share of the fp32 matmul rate at --res 64", ">= 60%", at64["fp32_of_matmul"],
+            at64["fp32_of_matmul"] >= 0.6, f"{100 * at64['fp32_of_matmul']:.0f}%")
+        add("inference int8 vs anchor at --res 64", ">= 3x", at64["int8_vs_anchor"], at64["int8_vs_anchor"] >= 3,
+            f"{at64['int8_vs_anchor']:.2f}x")
+    if "int8" in result:
+        loss = result["int8"]["psnr_loss_db"]
+        add("int8 PSNR loss against fp32 on held-out tiles", "<= 0.3 dB", loss, loss <= 0.3, f"{loss:.2f} dB")
+    if fast:
+        add("training inputs/s vs plain fp32 eager", ">= 8x", fast["vs_plain"], fast["vs_plain"] >= 8,
+            f"{fast['vs_plain']:.1f}x")
+    if "startup" in result:
+        s = result["startup"]["upscale_one_tile_s"]
+        add("start-up: manifold upscale on one tile", "< 1.0 s", s, s < 1.0, f"{s:.2f} s")
+    if "memory" in result:
+        m = result["memory"]
+        add(f"memory: upscaling {m['tiles']:,} tiles at --res {m['res']}", "< 1 GB peak RSS", m["peak_rss_mb"],
+            m["peak_rss_mb"] < 1024, f"{m['peak_rss_mb']:.0f} MB")
+    return rows
+
+
+SECTIONS = ("matmul", "inference", "int8", "pixel_budget", "training", "startup", "memory")
+
+
+def run(quick: bool = False, model_dir: Path | None = None, data: Path = Path("data"),
+        sections: tuple[str, ...] = SECTIONS, memory_tiles: int | None = None,
+        log: Callable[[str], None] = lambda s: None) -> dict:
+    """The whole benchmark as one JSON-ready dict."""
+    model_dir = Path(model_dir) if model_dir else DEFAULT_MODEL_DIR
+    info = load_model_info(model_dir)
+    rounds = 3 if quick else 5
+    result: dict = {"quick": quick, "machine": machine(),
+                    "model": {"dir": str(model_dir), "preset": info.get("preset"), "channels": info["channels"],
+                              "input_size": info["input_size"]}}
+    val, train, source = held_out_tiles(data, info["channels"], info["input_size"])
+    if "matmul" in sections or "inference" in sections:
+        log("matmul rate")
+        result["matmul"] = matmul()
+    if "inference" in sections:
+        log("inference: runtime fp32 and int8 against the eager anchor at --res 32, 64, 128")
+        result["inference"], worst = inference(model_dir, val, rounds, result["matmul"]["fp32_gflops"])
+        result["anchor_max_abs_diff"] = worst
+    if "int8" in sections:
+        log("int8: PSNR on held-out tiles")
+        result["int8"] = int8_quality(model_dir, val, source)
+    if "pixel_budget" in sections and not quick:
+        log("pixel budget sweep")
+        result["pixel_budget"] = pixel_budget(model_dir, val, 3)
+    if "training" in sections:
+        log("training: the trainer's step per speed lever" + ("" if quick else " (torch.compile compiles first)"))
+        result["training"] = training(train, 3 if not quick else 2, quick)
+    with tempfile.TemporaryDirectory(prefix="manifold-bench-") as tmp:
+        work = Path(tmp)
+        if "startup" in sections or "memory" in sections:
+            log("start-up: manifold upscale on one tile")
+            result["startup"] = startup(work, 7 if not quick else 4)
+        if "memory" in sections:
+            count = memory_tiles or (1_000 if quick else 10_000)
+            log(f"memory: manifold upscale on {count:,} tiles at --res 64")
+            result["memory"] = memory(work, count, 64, result["startup"]["one_tile_peak_rss_mb"])
+    result["targets"] = targets(result)
+    return result
+
+
+def table(result: dict):
+    """The result as Rich tables (one per section)."""
+    from rich.table import Table
+
+    tables = []
+    m = result["machine"]
+    head = Table(title=f"manifold bench{' --quick' if result['quick'] else ''}: {m.get('cpu', '?')}, {m['cores']} "
+                       f"cores, {m['date']}", show_header=False)
+    head.add_row("matmul fp32 / bf16 GFLOP/s",
+                 f"{result['matmul']['fp32_gflops']:.0f} / {result['matmul']['bf16_gflops']:.0f}" if "matmul" in result else "-")
+    tables.append(head)
+    if "inference" in result:
+        t = Table(title="inference (tiles in, RGBA tiles out) vs the seed-style eager anchor")
+        for col in ("res", "fp32 tiles/s", "int8 tiles/s", "anchor tiles/s", "fp32 / anchor", "int8 / anchor",
+                    "decode fp32 / anchor", "fp32 GFLOP/s", "of matmul"):
+            t.add_column(col, justify="right")
+        for r in result["inference"]:
+            t.add_row(str(r["res"]), f"{r['runtime_fp32_tiles_per_s']:.1f}", f"{r['runtime_int8_tiles_per_s']:.1f}",
+                      f"{r['anchor_tiles_per_s']:.1f}", f"{r['fp32_vs_anchor']:.2f}x", f"{r['int8_vs_anchor']:.2f}x",
+                      f"{r['decode_fp32_vs_anchor_decode']:.2f}x", f"{r['fp32_gflops']:.0f}",
+                      f"{100 * r['fp32_of_matmul']:.0f}%")
+        tables.append(t)
+    if "int8" in result:
+        q = result["int8"]
+        t = Table(title=f"int8 quality, {q['tiles']} tiles: {q['source']}", show_header=False)
+        t.add_row("PSNR fp32 / int8 vs originals", f"{q['psnr_fp32_db']:.2f} / {q['psnr_int8_db']:.2f} dB")
+        t.add_row("PSNR lost by int8", f"{q['psnr_loss_db']:.3f} dB")
+        t.add_row("PSNR int8 vs fp32 output (1x / 2x)", f"{q['int8_vs_fp32_psnr_db']:.1f} / {q['int8_vs_fp32_psnr_db_at_2x']:.1f} dB")
+        tables.append(t)
+    if "pixel_budget" in result:
+        t = Table(title="decoder pixel budget (output pixels per run) vs the default")
+        for col in ("res", "budget", "tiles/s", "vs default"):
+            t.add_column(col, justify="right")
+        for r in result["pixel_budget"]:
+            t.add_row(str(r["res"]), f"{r['pixel_budget']}{' *' if r['default'] else ''}", f"{r['tiles_per_s']:.1f}",
+                      f"{r['vs_default']:.2f}x")
+        tables.append(t)
+    if "training" in result:
+        t = Table(title="training step, seed-b8-h128 RGBA 32x32, batch 64")
+        for col in ("levers", "inputs/s", "vs plain"):
+            t.add_column(col, justify="right" if col != "levers" else "left")
+        for r in result["training"]:
+            t.add_row(r["levers"], f"{r['inputs_per_s']:.0f}", f"{r['vs_plain']:.2f}x")
+        tables.append(t)
+    if "startup" in result or "memory" in result:
+        t = Table(title="start-up and memory", show_header=False)
+        if "startup" in result:
+            s = result["startup"]
+            t.add_row("manifold upscale, one tile (fp32 / int8)",
+                      f"{s['upscale_one_tile_s']:.2f} s / {s['upscale_one_tile_int8_s']:.2f} s "
+                      f"({s['vs_python_start']:.1f}x bare Python start)")
+        if "memory" in result:
+            mm = result["memory"]
+            t.add_row(f"peak RSS, {mm['tiles']:,} tiles at --res {mm['res']}",
+                      f"{mm['peak_rss_mb']:.0f} MB ({mm['vs_one_tile']:.2f}x one tile)")
+        tables.append(t)
+    t = Table(title="targets")
+    for col in ("target", "goal", "measured", "met"):
+        t.add_column(col)
+    for r in result["targets"]:
+        t.add_row(r["target"], r["goal"], r["text"], "yes" if r["met"] else "[bold red]no[/]")
+    tables.append(t)
+    return tables
