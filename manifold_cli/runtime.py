@@ -29,6 +29,7 @@ from .tiles import TileError, channels_to_rgba, is_empty, resize_tile, rgba_to_c
 DEFAULT_MODEL_DIR = Path(__file__).parent / "default_model"
 FORMAT_VERSION = 1
 DEFAULT_PIXEL_BUDGET = 4096  # output pixels per decoder run, tuned by `manifold bench` (BENCHMARKS.md)
+ENCODE_BATCH = 32  # tiles per encoder run: its activations for 256 tiles alone took ~400 MB (BENCHMARKS.md)
 PRECISIONS = ("fp32", "int8")
 DECODER_FILES = {"fp32": "decoder.onnx", "int8": "decoder.int8.onnx"}
 
@@ -123,8 +124,11 @@ class TileModel:
         return self.info["input_size"]
 
     def encode(self, tiles: np.ndarray) -> np.ndarray:
-        """[N, C, S, S] uint8 in the model's channels -> codes [N, D] float32."""
-        return self.encoder.run(None, {"image": tiles.astype(np.float32) / 255})[0]
+        """[N, C, S, S] uint8 in the model's channels -> codes [N, D] float32, ENCODE_BATCH tiles per run."""
+        if not len(tiles):
+            return np.zeros((0, self.info["code_size"]), np.float32)
+        return np.concatenate([self.encoder.run(None, {"image": tiles[i:i + ENCODE_BATCH].astype(np.float32) / 255})[0]
+                               for i in range(0, len(tiles), ENCODE_BATCH)])
 
     def decode(self, codes: np.ndarray, height: int, width: int) -> np.ndarray:
         """[N, D] -> [N, C, height, width] float32 in [0, 1], one decoder run per chunk of tiles."""

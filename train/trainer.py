@@ -259,7 +259,8 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True) ->
                 "data": tiles.stats, "coordinates": cfg.coordinates, "world_size": world,
                 "progress": {"step": step, "inputs": step * cfg.batch_size, "total_steps": total_steps,
                              "wall_s": round(wall_s, 2), "val_mse": val_mse}}
-        atomic_write(out / "model.safetensors", lambda p: save_file(model.state_dict(), p))
+        weights = {k: v.contiguous() for k, v in model.state_dict().items()}  # safetensors refuses channels-last
+        atomic_write(out / "model.safetensors", lambda p: save_file(weights, p))
         atomic_write(out / "state.pt", lambda p: torch.save(
             {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
              "generator": generator.get_state(), "step": step, "wall_s": wall_s}, p))

@@ -48,9 +48,9 @@ def test_resume_refuses_another_model(tmp_path, tile_folder):
 
 
 def test_speed_levers_still_learn(tmp_path, tile_folder):
-    """Random pixel subsets and bf16 autocast run and reduce the validation loss."""
+    """Random pixel subsets, bf16 autocast and channels-last run, checkpoint and reduce the validation loss."""
     train(TrainConfig(data=[str(tile_folder)], out=str(tmp_path), model=tiny_config(), batch_size=16,
                       max_inputs=2048, lr=3e-3, eval_every=512, pixels_per_tile=64, precision="bf16",
-                      threads=1), show_progress=False)
+                      channels_last=True, threads=1), show_progress=False)
     log = rows(tmp_path)
     assert float(log[-1]["val_mse"]) < float(log[0]["val_mse"])
