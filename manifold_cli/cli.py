@@ -36,6 +36,7 @@ class Coordinates(str, Enum):
 
 
 class Precision(str, Enum):
+    auto = "auto"
     fp32 = "fp32"
     bf16 = "bf16"
 
@@ -111,12 +112,14 @@ def train(
     val_percent: int = typer.Option(10, help="Share of tiles held out for validation (split by content hash)."),
     augment: bool = typer.Option(True, help="Random flips and 1-pixel shifts, as in the seed."),
     coordinates: Coordinates = typer.Option(Coordinates.center, help="Pixel centres, or the seed's corner-aligned grid."),
-    pixels_per_tile: int = typer.Option(0, help="Decoder loss on this many random pixels per tile (0: all)."),
-    precision: Precision = typer.Option(Precision.fp32, help="bf16 autocast is faster on CPUs with AVX-512 BF16."),
-    channels_last: bool = typer.Option(False, help="Encoder tensors in NHWC layout (same numbers; a little faster "
-                                       "on the CPU)."),
-    compile: bool = typer.Option(False, "--compile", help="torch.compile the forward pass (slower on a 2-core CPU; "
-                                 "see BENCHMARKS.md)."),
+    pixels_per_tile: int = typer.Option(128, help="Decoder loss on this many random pixels per tile (0: every "
+                                        "pixel, the seed's recipe): as good per input and much faster."),
+    precision: Precision = typer.Option(Precision.auto, help="bf16 autocast; auto: bf16 on a CPU with AVX-512 "
+                                        "BF16 or AMX and on GPUs that support it, else fp32."),
+    channels_last: bool = typer.Option(True, help="Encoder tensors in NHWC layout (same numbers, a little "
+                                       "faster on the CPU)."),
+    compile: bool = typer.Option(False, "--compile", help="torch.compile the forward pass (about even on a "
+                                 "2-core CPU, plus compile time; see BENCHMARKS.md)."),
     cache_embedding: bool = typer.Option(True, help="Embed the pixel grid once per run (same numbers)."),
     eval_every: int = typer.Option(0, help="Inputs between validations and checkpoints (0: 50 per run)."),
     seed: int = typer.Option(0),

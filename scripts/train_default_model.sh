@@ -12,6 +12,7 @@ RUN=${RUN:-runs/default-rgba}
 $BIN/python scripts/crawl_tiles.py data
 $BIN/manifold train data/wall.png data/floor.png data/feat.png --tile-size 32 \
     --preset seed-b8-h128 --channels 4 --max-inputs "$INPUTS" --batch-size 256 --lr 6e-4 --seed 0 --device "$DEVICE" \
+    --pixels-per-tile 0 --precision fp32 --no-channels-last \
     --out "$RUN" ${RESUME:+--resume}
 $BIN/manifold export "$RUN" -o manifold_cli/default_model
 cp "$RUN/loss.png" docs/default-model-loss.png

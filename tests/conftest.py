@@ -44,12 +44,14 @@ def tiny_config(**changes):
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory, tile_folder) -> Path:
-    """A tiny model trained for a few hundred steps on the procedural tiles."""
+    """A tiny model trained for a few hundred steps on the procedural tiles, with the seed's plain
+    recipe (every pixel, fp32); the speed levers have their own tests."""
     from manifold_train.trainer import TrainConfig, train
 
     out = tmp_path_factory.mktemp("run")
     train(TrainConfig(data=[str(tile_folder)], out=str(out), model=tiny_config(), max_inputs=4096,
-                      batch_size=16, lr=3e-3, val_percent=20, eval_every=1024, threads=1), show_progress=False)
+                      batch_size=16, lr=3e-3, val_percent=20, eval_every=1024, threads=1, pixels_per_tile=0,
+                      precision="fp32", channels_last=False), show_progress=False)
     return out
 
 

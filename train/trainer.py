@@ -25,7 +25,7 @@ import json
 import math
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from typing import Callable
@@ -62,11 +62,12 @@ class TrainConfig:
     augment: bool = True
     max_shift: int = 1
     coordinates: str = "center"
-    # speed levers (issue 5, BENCHMARKS.md); defaults are the seed's plain recipe
-    pixels_per_tile: int = 0  # > 0: decoder loss on this many random pixels per tile
-    precision: str = "fp32"  # or "bf16" autocast
-    channels_last: bool = False  # encoder tensors in NHWC memory layout (same numbers)
-    compile: bool = False  # torch.compile the forward pass (measured slower on a 2-core CPU)
+    # speed levers (BENCHMARKS.md): the defaults are the measured fast set, 12-13x the seed's
+    # plain fp32 step on a 2-core CPU at an equal validation loss after the same inputs
+    pixels_per_tile: int = 128  # decoder loss on this many random pixels per tile; 0: every pixel
+    precision: str = "auto"  # "bf16" autocast, "fp32", or "auto": bf16 where the hardware has it
+    channels_last: bool = True  # encoder tensors in NHWC memory layout (same numbers)
+    compile: bool = False  # torch.compile the forward pass (about even on a 2-core CPU, plus compile time)
     cache_embedding: bool = True  # embed the pixel grid once per run (same numbers)
     eval_every: int = 0  # inputs between validations; 0: 50 per run
     seed: int = 0
@@ -147,8 +148,9 @@ def make_step(cfg: TrainConfig, model: Autoencoder, optimizer: torch.optim.Optim
         forward = nn.parallel.DistributedDataParallel(forward, device_ids=[device] if device.type == "cuda" else None)
     if cfg.compile:
         forward = torch.compile(forward)
-    autocast = (torch.autocast(device.type, dtype=torch.bfloat16) if cfg.precision == "bf16"
+    autocast = (torch.autocast(device.type, dtype=torch.bfloat16) if resolve_precision(cfg.precision, device) == "bf16"
                 else contextlib.nullcontext())
+    pixels = cfg.pixels_per_tile if cfg.pixels_per_tile < size * size else 0  # a subset, or every pixel
 
     def step() -> tuple[torch.Tensor, torch.Tensor]:
         idx = torch.randint(len(train_tiles), (batch,), generator=generator).to(device)
@@ -158,8 +160,8 @@ def make_step(cfg: TrainConfig, model: Autoencoder, optimizer: torch.optim.Optim
         x = (tiles.float() / 255).contiguous(memory_format=memory_format)
         target = x.flatten(2).transpose(1, 2)  # [B, P, C], P pixels row-major like xy
         pick = None
-        if cfg.pixels_per_tile:  # the decoder sees a random subset of each tile's pixels
-            pick = torch.randint(size * size, (batch, cfg.pixels_per_tile), generator=generator).to(device)
+        if pixels:  # the decoder sees a random subset of each tile's pixels
+            pick = torch.randint(size * size, (batch, pixels), generator=generator).to(device)
             target = target.gather(1, pick[..., None].expand(-1, -1, target.shape[-1]))
         with autocast:
             code, pred = forward(x, embed(pick))
@@ -171,6 +173,20 @@ def make_step(cfg: TrainConfig, model: Autoencoder, optimizer: torch.optim.Optim
         return loss.detach(), mse.detach()
 
     return step
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """"auto" -> "bf16" where bf16 matrix multiplies are native (a CUDA GPU that supports it, a CPU
+    with AVX-512 BF16 or AMX), else "fp32"; elsewhere bf16 autocast is emulated and slower."""
+    if precision != "auto":
+        return precision
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    try:
+        flags = next(line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")).split()
+    except (OSError, StopIteration):
+        return "fp32"
+    return "bf16" if {"avx512_bf16", "amx_bf16"} & set(flags) else "fp32"
 
 
 def distributed_setup(cfg: TrainConfig) -> tuple[int, int, torch.device, bool]:
@@ -205,6 +221,7 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True) ->
     if cfg.batch_size % world:
         raise TileError(f"--batch-size {cfg.batch_size} must be a multiple of the {world} processes")
     lead = rank == 0  # only the first process logs, validates and writes files
+    cfg = replace(cfg, precision=resolve_precision(cfg.precision, device))  # config.json says what ran
     torch.manual_seed(cfg.seed)
 
     # ---- data: decoded once, kept as uint8 on the training device
