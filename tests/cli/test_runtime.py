@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from manifold_cli.runtime import TileModel, load_model_info, nearest, parse_resolution
+from manifold_cli.runtime import ENCODE_BATCH, TileModel, load_model_info, nearest, parse_resolution
 from manifold_cli.synthetic import make_tiles
-from manifold_cli.tiles import TileError
+from manifold_cli.tiles import TileError, rgba_to_channels
 
 
 def test_render_is_chunked_and_the_same_as_one_run(tiny_model_dir):
@@ -16,6 +16,16 @@ def test_render_is_chunked_and_the_same_as_one_run(tiny_model_dir):
     assert [len(c) for c in chunks] == [4, 4, 2]
     np.testing.assert_array_equal(np.concatenate(chunks), whole)
     assert whole.shape == (10, 24, 20, 4) and whole.dtype == np.uint8
+
+
+def test_encoder_runs_in_batches_with_the_same_codes(tiny_model_dir):
+    model = TileModel.load(tiny_model_dir, "cpu")
+    tiles = rgba_to_channels(make_tiles(2 * ENCODE_BATCH + 3, 16, seed=8, transparent_share=0), model.channels)
+    codes = model.encode(tiles)
+    one_by_one = np.concatenate([model.encode(t[None]) for t in tiles])
+    assert codes.shape == (len(tiles), model.info["code_size"])
+    np.testing.assert_allclose(codes, one_by_one, atol=1e-5)
+    assert model.encode(tiles[:0]).shape == (0, model.info["code_size"])
 
 
 def test_empty_tiles_stay_empty_and_other_sizes_are_accepted(tiny_model_dir):
