@@ -47,7 +47,9 @@ class InferencePrecision(str, Enum):
 
 
 def fail(message: str, code: int = 1):
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    from rich.markup import escape  # a message may hold [brackets]: a path, `pip install 'x[train]'`
+
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(code)
 
 
@@ -155,7 +157,8 @@ def train(
     console.print(f"trained {result['inputs']:,} inputs on {d['train']} tiles ({d['val']} held out, "
                   f"{d['empty']} empty and {d['duplicates']} duplicates skipped) in {result['wall_s']:.0f} s; "
                   f"validation MSE {result['val_mse']:.5f}")
-    console.print(f"run: {out}/  (loss.png, repros.png, log.csv; next: manifold export {out} -o MODEL_DIR)")
+    console.print(f"run: {out}/  (loss.png, repros.png, log.csv; next: manifold export {out} -o MODEL_DIR)",
+                  markup=False)
 
 
 @app.command()
@@ -174,7 +177,7 @@ def export(
         fail(str(exc))
     console.print(f"exported {card['preset'] or 'model'} ({card['channels']} channels, "
                   f"{card['input_size']}px in, code {card['code_size']}) to {out}/  "
-                  f"validation MSE {card['metrics']['val_mse']:.5f}")
+                  f"validation MSE {card['metrics']['val_mse']:.5f}", markup=False)
 
 
 @app.command()
@@ -264,7 +267,7 @@ def upscale(
         print(json.dumps(result))
     else:
         console.print(f"{summary.tiles} tiles -> {summary.output}  ({summary.seconds:.2f} s, "
-                      f"{summary.tiles_per_s:.0f} tiles/s, {summary.provider})", highlight=False)
+                      f"{summary.tiles_per_s:.0f} tiles/s, {summary.provider})", highlight=False, markup=False)
 
 
 @app.command()

@@ -97,3 +97,18 @@ def test_train_cli_end_to_end(tile_folder, tmp_path):
     result = runner.invoke(app, ["export", str(run), "-o", str(tmp_path / "model")])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "model" / "decoder.onnx").exists()
+
+
+def test_error_messages_keep_their_brackets(tmp_path):
+    missing = tmp_path / "tiles[train]" / "a[bold].png"
+    result = runner.invoke(app, ["upscale", str(missing), "--res", "64"])
+    assert result.exit_code == 1 and f"{missing}: no such file or folder" in result.output
+
+
+def test_summary_keeps_the_brackets_of_a_path(tmp_path, tiny_model_dir):
+    tiles = tmp_path / "tiles[bold]"
+    tiles.mkdir()
+    Image.new("RGBA", (16, 16), (200, 40, 40, 255)).save(tiles / "a.png")
+    result = runner.invoke(app, ["upscale", str(tiles), "--res", "32", "--model", str(tiny_model_dir)])
+    assert result.exit_code == 0, result.output
+    assert f"-> {tmp_path / 'tiles[bold]-32'}" in result.output
