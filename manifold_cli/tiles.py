@@ -45,6 +45,9 @@ def read_rgba(path: str | Path) -> np.ndarray:
         with Image.open(path) as image:
             image.seek(0)  # first frame of an animated gif/webp
             return image_to_rgba(image)
+    except Image.DecompressionBombError:
+        raise TileError(f"{path}: larger than Pillow opens safely ({Image.MAX_IMAGE_PIXELS:,} pixels; "
+                        "its guard against decompression bombs); split the image") from None
     except (UnidentifiedImageError, OSError) as exc:
         raise TileError(f"{path}: not an image Pillow can read ({exc.__class__.__name__})") from None
 

@@ -86,3 +86,11 @@ def test_collect_tiles_from_folders_and_sheets(tmp_path):
     with pytest.raises(TileError, match="no images"):
         (tmp_path / "empty").mkdir()
         collect_tiles([tmp_path / "empty"])
+
+
+def test_an_image_too_large_to_open_safely_is_a_clear_error(tmp_path, monkeypatch):
+    path = tmp_path / "huge.png"
+    Image.new("RGBA", (64, 64)).save(path)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # Pillow refuses above twice this
+    with pytest.raises(TileError, match="larger than Pillow opens safely"):
+        read_rgba(path)
