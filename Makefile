@@ -30,7 +30,7 @@ test: $(VENV)/.dev
 dev: $(VENV)/.dev
 
 # Speed benchmark (BENCHMARKS.md): held-out Crawl tiles where apt-get can fetch them, then
-# `manifold bench` (a few minutes on 2 cores); `make bench BENCH_ARGS=--quick` for about a minute.
+# `manifold bench` (about 5 minutes on 2 cores); `make bench BENCH_ARGS=--quick` takes about 80 s.
 bench: $(VENV)/.dev
 	-$(BIN)/python scripts/crawl_tiles.py data >&2
 	$(BIN)/manifold bench $(BENCH_ARGS)

@@ -273,7 +273,7 @@ def upscale(
 @app.command()
 def bench(
     quick: bool = typer.Option(False, "--quick", help="Fewer rounds, 1,000 tiles for memory, no torch.compile "
-                               "and no pixel-budget sweep: about a minute."),
+                               "and no pixel-budget sweep: about 80 s on 2 cores."),
     model: Optional[Path] = typer.Option(None, help="A model directory (default: the embedded model)."),
     data: Path = typer.Option(Path("data"), help="Folder with the Crawl sheets wall/floor/feat.png: held-out "
                               "tiles for inference and int8 PSNR (procedural tiles without them)."),
