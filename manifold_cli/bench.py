@@ -456,6 +456,54 @@ def run(quick: bool = False, model_dir: Path | None = None, data: Path = Path("d
     return result
 
 
+def plot(result: dict, out_png: str | Path) -> None:
+    """The speed figures as a picture: inference tiles/s per resolution against the anchor, and
+    training inputs/s per lever set against plain fp32 (matplotlib, from the [train] extra)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = [k for k in ("inference", "training") if k in result]
+    if not panels:
+        raise ValueError("nothing to plot: the result has neither inference nor training figures")
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 4), dpi=110, squeeze=False)
+    for ax, panel in zip(axes[0], panels):
+        if panel == "inference":
+            rows = result["inference"]
+            x = np.arange(len(rows))
+            bars = {"anchor (eager, per tile)": "anchor_tiles_per_s", "runtime fp32": "runtime_fp32_tiles_per_s",
+                    "runtime int8": "runtime_int8_tiles_per_s"}
+            for i, (label, key) in enumerate(bars.items()):
+                ax.bar(x + (i - 1) * 0.27, [r[key] for r in rows], 0.27, label=label)
+            for xi, r in zip(x, rows):
+                ax.annotate(f"{r['fp32_vs_anchor']:.2f}x", (xi, r["runtime_fp32_tiles_per_s"]), ha="center",
+                            va="bottom", fontsize=8)
+            ax.set_xticks(x, [f"--res {r['res']}" for r in rows])
+            ax.set_yscale("log")
+            ax.set_ylabel("tiles/s (log)")
+            ax.set_title("inference: tiles in, RGBA tiles out (label: fp32 / anchor)")
+            ax.legend(fontsize=8)
+        else:
+            rows = result["training"]
+            y = np.arange(len(rows))[::-1]
+            ax.barh(y, [r["vs_plain"] for r in rows], color=["#888"] + ["#4c72b0"] * (len(rows) - 1))
+            for yi, r in zip(y, rows):
+                ax.annotate(f" {r['vs_plain']:.1f}x  ({r['inputs_per_s']:.0f}/s)", (r["vs_plain"], yi), va="center",
+                            fontsize=8)
+            ax.set_yticks(y, [r["levers"].replace(" + ", "\n+ ", 1) if len(r["levers"]) > 30 else r["levers"]
+                              for r in rows], fontsize=8)
+            ax.set_xlabel("inputs/s against plain fp32 eager")
+            ax.set_xlim(0, max(r["vs_plain"] for r in rows) * 1.35)
+            ax.set_title("training step")
+        ax.grid(True, axis="y" if panel == "inference" else "x", alpha=0.3)
+    m = result["machine"]
+    fig.suptitle(f"manifold bench, {m.get('cpu', '?')}, {m['cores']} cores, {m['date'][:10]}", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(out_png)
+    plt.close(fig)
+
+
 def table(result: dict):
     """The result as Rich tables (one per section)."""
     from rich.table import Table

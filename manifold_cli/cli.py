@@ -281,15 +281,19 @@ def bench(
                                              "inference, int8, pixel_budget, training, startup, memory."),
     memory_tiles: Optional[int] = typer.Option(None, help="Tiles for the memory run (default 10,000; --quick 1,000)."),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON on stdout."),
+    plot_png: Optional[Path] = typer.Option(None, "--plot", help="Also draw the inference and training "
+                                            "figures into this PNG."),
 ):
     """Measure inference, training, start-up and memory side by side (ratios; see BENCHMARKS.md)."""
     need_torch("bench")
-    from .bench import SECTIONS, run, table
+    from .bench import SECTIONS, plot, run, table
 
     sections = tuple(only) if only else SECTIONS
     unknown = set(sections) - set(SECTIONS)
     if unknown:
         fail(f"--only {', '.join(sorted(unknown))}: choose from {', '.join(SECTIONS)}")
+    if plot_png and not {"inference", "training"} & set(sections):
+        fail("--plot draws the inference and training sections: add --only inference or --only training")
     try:
         result = run(quick=quick, model_dir=model, data=data, sections=sections, memory_tiles=memory_tiles,
                      log=lambda s: console.print(f"[dim]{s}[/]", highlight=False))
@@ -301,6 +305,9 @@ def bench(
         out = Console(soft_wrap=False)
         for t in table(result):
             out.print(t)
+    if plot_png:
+        plot(result, plot_png)
+        console.print(f"figure: {plot_png}", markup=False)
 
 
 def _progress(disabled: bool):

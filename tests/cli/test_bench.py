@@ -136,6 +136,10 @@ def test_bench_json_has_every_section_and_target(tiny_model_dir, tmp_path):
     names = [t["target"] for t in result["targets"]]
     assert len(names) == 7 and all(isinstance(t["met"], bool) for t in result["targets"])
     assert bench.table(result)  # the Rich tables build
+    bench.plot(result, tmp_path / "bench.png")
+    from PIL import Image
+
+    assert Image.open(tmp_path / "bench.png").size[0] > 1000  # two panels side by side
 
 
 def test_bench_cli_prints_json(tiny_model_dir, tmp_path):
@@ -146,3 +150,5 @@ def test_bench_cli_prints_json(tiny_model_dir, tmp_path):
     assert data["quick"] is True and "int8" in data and data["targets"][0]["target"].startswith("int8")
     result = runner.invoke(app, ["bench", "--only", "nope"])
     assert result.exit_code == 1 and "choose from" in result.output
+    result = runner.invoke(app, ["bench", "--only", "int8", "--plot", str(tmp_path / "b.png")])
+    assert result.exit_code == 1 and "--plot draws the inference and training" in result.output
