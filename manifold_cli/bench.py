@@ -40,7 +40,7 @@ from typing import Callable
 import numpy as np
 
 from .runtime import DEFAULT_MODEL_DIR, TileModel, load_model_info
-from .tiles import Grid, is_empty, rgba_to_channels
+from .tiles import Grid, channels_to_rgba, is_empty, rgba_to_channels
 
 RESOLUTIONS = (32, 64, 128)
 TILES_PER_CALL = {32: 64, 64: 16, 128: 4}  # about the same work per timed call
@@ -136,27 +136,26 @@ def machine() -> dict:
     return info
 
 
-def numpy_matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
-    rng = np.random.default_rng(0)
-    a, b = rng.standard_normal((n, n), np.float32), rng.standard_normal((n, n), np.float32)
+def matmul_gflops(a, b, repeats: int = 5) -> float:
+    """GFLOP/s of the square multiply a @ b (numpy or torch arrays), best of `repeats` after a warm-up."""
+    n = a.shape[0]
     a @ b
-    best = min(_timed(lambda: a @ b) for _ in range(repeats))
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t)
     return 2 * n**3 / best / 1e9
 
 
-def _timed(fn: Callable[[], object]) -> float:
-    t = time.perf_counter()
-    fn()
-    return time.perf_counter() - t
-
-
-def matmul() -> dict:
-    """fp32 matrix-multiply rate, 2048 x 2048 x 2048, best of numpy (OpenBLAS) and torch (oneDNN/MKL)."""
-    from manifold_train.bench import torch_matmul_gflops
+def matmul(n: int = 2048) -> dict:
+    """fp32 matrix-multiply rate, n x n x n, best of numpy (OpenBLAS) and torch (oneDNN/MKL); and torch bf16."""
     import torch
 
-    rates = {"numpy_fp32": numpy_matmul_gflops(), "torch_fp32": torch_matmul_gflops(),
-             "torch_bf16": torch_matmul_gflops(dtype=torch.bfloat16)}
+    x = np.random.default_rng(0).standard_normal((2, n, n), np.float32)
+    t = torch.from_numpy(x)
+    rates = {"numpy_fp32": matmul_gflops(x[0], x[1]), "torch_fp32": matmul_gflops(t[0], t[1]),
+             "torch_bf16": matmul_gflops(t[0].bfloat16(), t[1].bfloat16())}
     return {"fp32_gflops": max(rates["numpy_fp32"], rates["torch_fp32"]), "bf16_gflops": rates["torch_bf16"],
             "by_engine": {k: round(v, 1) for k, v in rates.items()}}
 
@@ -225,12 +224,8 @@ def inference(model_dir: Path, tiles: np.ndarray, rounds: int, matmul_fp32: floa
 
 
 def _to_rgba(tiles: np.ndarray) -> np.ndarray:
-    """[N, C, S, S] model channels -> [N, S, S, 4] RGBA, what the runtime takes."""
-    t = tiles.transpose(0, 2, 3, 1)
-    if t.shape[-1] == 4:
-        return np.ascontiguousarray(t)
-    rgb = np.repeat(t, 3, axis=-1) if t.shape[-1] == 1 else t
-    return np.concatenate([rgb, np.full(t.shape[:-1] + (1,), 255, np.uint8)], axis=-1)
+    """[N, C, S, S] uint8 model channels -> [N, S, S, 4] RGBA, what the runtime takes."""
+    return channels_to_rgba(tiles.astype(np.float32) / 255)
 
 
 def int8_quality(model_dir: Path, tiles: np.ndarray, source: str) -> dict:

@@ -116,18 +116,6 @@ def anchor_decode(decoder: SeedDecoder, codes, height: int, width: int, conventi
     return [decoder(torch.as_tensor(code), height, width, convention) for code in codes]
 
 
-def torch_matmul_gflops(n: int = 2048, dtype=torch.float32, repeats: int = 5) -> float:
-    """GFLOP/s of an n x n x n matrix multiply in PyTorch (oneDNN/MKL), best of `repeats`."""
-    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
-    a @ b
-    best = float("inf")
-    for _ in range(repeats):
-        t = time.perf_counter()
-        a @ b
-        best = min(best, time.perf_counter() - t)
-    return 2 * n**3 / best / 1e9
-
-
 # ---------------------------------------------------------------- training throughput
 PLAIN = dict(pixels_per_tile=0, precision="fp32", channels_last=False, compile=False, cache_embedding=False)
 

@@ -137,9 +137,11 @@ def make_step(cfg: TrainConfig, model: Autoencoder, optimizer: torch.optim.Optim
     device = train_tiles.device
     size, batch = cfg.model.size, cfg.batch_size // world_size
     xy = grid_positions(size, size, cfg.coordinates, device)  # the same grid every step
-    table = positional_embedding(xy, cfg.model.pos_frequencies) if cfg.cache_embedding else None
-    embed = (lambda i: table if i is None else table[i]) if cfg.cache_embedding else \
-        (lambda i: positional_embedding(xy if i is None else xy[i], cfg.model.pos_frequencies))
+    if cfg.cache_embedding:  # rows of one table, gathered per step
+        table = positional_embedding(xy, cfg.model.pos_frequencies)
+        embed = lambda i: table if i is None else table[i]  # noqa: E731
+    else:
+        embed = lambda i: positional_embedding(xy if i is None else xy[i], cfg.model.pos_frequencies)  # noqa: E731
     memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
     model.to(memory_format=memory_format)
     forward: nn.Module = TrainForward(model)
