@@ -15,7 +15,7 @@ from typing import List, Optional
 import typer
 from rich.console import Console
 
-from .tiles import TileError
+from manifold_core.errors import UserError
 
 app = typer.Typer(
     help="Learn a compact code for pixel-art tiles and render them again at any resolution.",
@@ -83,7 +83,7 @@ def info(
 
         try:
             result = load_model_info(model)
-        except TileError as exc:
+        except UserError as exc:
             fail(str(exc))
         if not model:
             from manifold_train.config import PRESETS
@@ -149,7 +149,7 @@ def train(
     )
     try:
         result = run_training(cfg, resume=resume)
-    except TileError as exc:
+    except UserError as exc:
         fail(str(exc))
     if result.get("rank", 0) != 0:  # under torchrun the first process reports for all
         return
@@ -173,7 +173,7 @@ def export(
 
     try:
         card = export_model(run_dir, out, coordinates.value if coordinates else None)
-    except TileError as exc:
+    except UserError as exc:
         fail(str(exc))
     console.print(f"exported {card['preset'] or 'model'} ({card['channels']} channels, "
                   f"{card['input_size']}px in, code {card['code_size']}) to {out}/  "
@@ -205,30 +205,30 @@ def upscale(
     """Render every tile again at --res with the model (onnxruntime; no torch needed)."""
     from .runtime import TileModel, parse_resolution
     from .tiled import TILED_SUFFIXES, plan_tiled, write_tiled
-    from .tiles import Grid, find_images
+    from manifold_core.tiles import Grid, find_images
     from .upscale import check_output, default_output, read_sheet, upscale_folder, upscale_image, upscale_sheet
 
     files_written = None
     try:
         height, width = parse_resolution(res)
         if not source.exists():
-            raise TileError(f"{source}: no such file or folder")
+            raise UserError(f"{source}: no such file or folder")
         tiled = source.suffix.lower() in TILED_SUFFIXES and source.is_file()
         if tile_size is not None and (tiled or source.is_dir()):
-            raise TileError(f"--tile-size is for one sheet image; {source} is "
+            raise UserError(f"--tile-size is for one sheet image; {source} is "
                             f"{'a folder' if source.is_dir() else 'a Tiled file, which says its own tile size'}")
         if tile_size is None and (margin or spacing):
-            raise TileError("--margin and --spacing describe a sheet; give its --tile-size too")
+            raise UserError("--margin and --spacing describe a sheet; give its --tile-size too")
         if allow_outside and not tiled:
-            raise TileError("--allow-outside is for Tiled files (.tsx, .tmx)")
+            raise UserError("--allow-outside is for Tiled files (.tsx, .tmx)")
         if tiled:
             plan = plan_tiled(source, out, height, width, allow_outside)
             total, files_written = plan.tiles, [str(p) for p in plan.files]
         elif tile_size is not None:
             try:
                 th, tw = parse_resolution(tile_size)
-            except TileError:
-                raise TileError(f"--tile-size {tile_size!r}: give a size like 32 or WxH like 32x16") from None
+            except UserError:
+                raise UserError(f"--tile-size {tile_size!r}: give a size like 32 or WxH like 32x16") from None
             out = out or default_output(source, height, width)
             if out.is_dir():  # a folder: the default name inside it
                 out = out / default_output(source, height, width).name
@@ -242,7 +242,7 @@ def upscale(
             check_output(source, out)
             files = find_images(source) if source.is_dir() else [source]
             if not files:
-                raise TileError(f"{source}: no tile images in this folder")
+                raise UserError(f"{source}: no tile images in this folder")
             total = len(files)
         tile_model = TileModel.load(model, device.value, precision.value)
         with _progress(quiet or as_json) as progress:
@@ -256,7 +256,7 @@ def upscale(
                 summary = upscale_folder(tile_model, source, out, height, width, advance, files)
             else:
                 summary = upscale_image(tile_model, source, out, height, width, advance)
-    except TileError as exc:
+    except UserError as exc:
         fail(str(exc))
     result = {"tiles": summary.tiles, "seconds": round(summary.seconds, 3),
               "tiles_per_s": round(summary.tiles_per_s, 1), "provider": summary.provider,
@@ -286,7 +286,7 @@ def bench(
 ):
     """Measure inference, training, start-up and memory side by side (ratios; see BENCHMARKS.md)."""
     need_torch("bench")
-    from .bench import SECTIONS, plot, run, table
+    from manifold_train.bench_suite import SECTIONS, plot, run, table
 
     sections = tuple(only) if only else SECTIONS
     unknown = set(sections) - set(SECTIONS)
@@ -297,7 +297,7 @@ def bench(
     try:
         result = run(quick=quick, model_dir=model, data=data, sections=sections, memory_tiles=memory_tiles,
                      log=lambda s: console.print(f"[dim]{s}[/]", highlight=False))
-    except TileError as exc:
+    except UserError as exc:
         fail(str(exc))
     if as_json:
         print(json.dumps(result, indent=2))

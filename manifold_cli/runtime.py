@@ -24,7 +24,8 @@ from typing import Iterator
 
 import numpy as np
 
-from .tiles import TileError, channels_to_rgba, is_empty, resize_tile, rgba_to_channels
+from manifold_core.errors import UserError
+from manifold_core.tiles import channels_to_rgba, is_empty, resize_tile, rgba_to_channels
 
 DEFAULT_MODEL_DIR = Path(__file__).parent / "default_model"
 FORMAT_VERSION = 1
@@ -38,14 +39,14 @@ def load_model_info(model_dir: str | Path | None = None) -> dict:
     model_dir = Path(model_dir) if model_dir else DEFAULT_MODEL_DIR
     card = model_dir / "model.json"
     if not card.exists():
-        raise TileError(f"{model_dir}: not a model directory (no model.json); make one with `manifold export`")
+        raise UserError(f"{model_dir}: not a model directory (no model.json); make one with `manifold export`")
     info = json.loads(card.read_text())
     if info.get("format_version") != FORMAT_VERSION:
-        raise TileError(f"{model_dir}: model format {info.get('format_version')} is not {FORMAT_VERSION}; "
+        raise UserError(f"{model_dir}: model format {info.get('format_version')} is not {FORMAT_VERSION}; "
                         f"export it again with this version of manifold")
     for name in ("encoder.onnx", "decoder.onnx"):
         if not (model_dir / name).exists():
-            raise TileError(f"{model_dir}: {name} is missing; export the model again")
+            raise UserError(f"{model_dir}: {name} is missing; export the model again")
     return info
 
 
@@ -71,13 +72,13 @@ def make_sessions(model_dir: Path, device: str, precision: str = "fp32"):
     import onnxruntime as ort
 
     if precision not in PRECISIONS:
-        raise TileError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        raise UserError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     decoder = model_dir / DECODER_FILES[precision]
     if not decoder.exists():
-        raise TileError(f"{model_dir}: no {decoder.name} for --precision {precision}; export the model again "
+        raise UserError(f"{model_dir}: no {decoder.name} for --precision {precision}; export the model again "
                         f"(`manifold export` writes it) or add it with `python -m manifold_export.quantize {model_dir}`")
     if precision == "int8" and device == "cuda":
-        raise TileError("--precision int8 runs on the CPU; use --device cpu (or auto), or fp32 on the GPU")
+        raise UserError("--precision int8 runs on the CPU; use --device cpu (or auto), or fp32 on the GPU")
     if precision == "int8":
         device = "cpu"
     ort.set_default_logger_severity(3)
@@ -94,7 +95,7 @@ def make_sessions(model_dir: Path, device: str, precision: str = "fp32"):
         except Exception:  # noqa: BLE001 - any CUDA failure means: use the CPU
             pass
     if device == "cuda":
-        raise TileError("--device cuda: onnxruntime cannot use CUDA here (needs onnxruntime-gpu, an NVIDIA "
+        raise UserError("--device cuda: onnxruntime cannot use CUDA here (needs onnxruntime-gpu, an NVIDIA "
                         "driver and CUDA 12 libraries); use --device auto or cpu")
     sessions = [ort.InferenceSession(p, session_options(), providers=["CPUExecutionProvider"]) for p in paths]
     return (*sessions, "CPUExecutionProvider")
@@ -175,6 +176,6 @@ def parse_resolution(text: str) -> tuple[int, int]:
     if len(parts) == 1:
         parts *= 2
     if len(parts) != 2 or min(parts) < 1 or max(parts) > 4096:
-        raise TileError(f"--res {text!r}: give a size like 64 or WxH like 64x48 (1 to 4096 pixels)")
+        raise UserError(f"--res {text!r}: give a size like 64 or WxH like 64x48 (1 to 4096 pixels)")
     width, height = parts
     return height, width

@@ -31,7 +31,8 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
 from .runtime import TileModel
-from .tiles import Grid, TileError, read_rgba, slice_sheet, write_png
+from manifold_core.errors import UserError
+from manifold_core.tiles import Grid, read_rgba, slice_sheet, write_png
 from .upscale import Sheet, Summary, render_sheet, resolution_tag, scale_length, scaled_grid
 
 TILED_SUFFIXES = (".tsx", ".tmx")
@@ -77,9 +78,9 @@ class TiledPlan:
 
 # ---------------------------------------------------------------- reading XML
 def parse_xml(path: Path, root_tag: str) -> ET.Element:
-    """Parse a Tiled XML file safely: a TileError for broken XML, a DOCTYPE or entities, or the wrong root."""
+    """Parse a Tiled XML file safely: a UserError for broken XML, a DOCTYPE or entities, or the wrong root."""
     if not path.is_file():
-        raise TileError(f"{path}: no such file")
+        raise UserError(f"{path}: no such file")
     parser = DefusedXMLParser(target=ET.TreeBuilder(insert_comments=True), forbid_dtd=True)
     try:
         with open(path, "rb") as stream:
@@ -87,14 +88,14 @@ def parse_xml(path: Path, root_tag: str) -> ET.Element:
                 parser.feed(block)
             root = parser.close()
     except ET.ParseError as exc:
-        raise TileError(f"{path}: broken XML, {exc}") from None
+        raise UserError(f"{path}: broken XML, {exc}") from None
     except DefusedXmlException:
-        raise TileError(f"{path}: has a DOCTYPE or entity declarations, which Tiled never writes; "
+        raise UserError(f"{path}: has a DOCTYPE or entity declarations, which Tiled never writes; "
                         f"refused (entities are never expanded or fetched)") from None
     except (OSError, UnicodeError, ValueError) as exc:
-        raise TileError(f"{path}: cannot be read as XML ({exc.__class__.__name__}: {exc})") from None
+        raise UserError(f"{path}: cannot be read as XML ({exc.__class__.__name__}: {exc})") from None
     if root.tag != root_tag:
-        raise TileError(f"{path}: not a Tiled {'tileset' if root_tag == 'tileset' else 'map'} "
+        raise UserError(f"{path}: not a Tiled {'tileset' if root_tag == 'tileset' else 'map'} "
                         f"(its root element is <{root.tag}>, not <{root_tag}>)")
     return root
 
@@ -107,12 +108,12 @@ def int_attr(elem: ET.Element, name: str, where: str, default: int | None = None
     text = elem.get(name)
     if text is None:
         if default is None:
-            raise TileError(f"{where}: <{elem.tag}> has no {name}")
+            raise UserError(f"{where}: <{elem.tag}> has no {name}")
         return default
     try:
         return int(text)
     except ValueError:
-        raise TileError(f"{where}: <{elem.tag} {name}=\"{text}\"> is not a whole number") from None
+        raise UserError(f"{where}: <{elem.tag} {name}=\"{text}\"> is not a whole number") from None
 
 
 def number(value: float) -> str:
@@ -129,7 +130,7 @@ def scale_attr(elem: ET.Element, name: str, factor: float, where: str, whole: bo
     try:
         value = float(text)
     except ValueError:
-        raise TileError(f"{where}: <{elem.tag} {name}=\"{text}\"> is not a number") from None
+        raise UserError(f"{where}: <{elem.tag} {name}=\"{text}\"> is not a number") from None
     elem.set(name, str(scale_length(int(value), factor)) if whole else number(value * factor))
 
 
@@ -138,7 +139,7 @@ def scale_points(text: str, fx: float, fy: float, where: str) -> str:
         pairs = [tuple(float(v) for v in point.split(",")) for point in text.split()]
         return " ".join(f"{number(x * fx)},{number(y * fy)}" for x, y in pairs)
     except ValueError:
-        raise TileError(f"{where}: polygon points {text[:40]!r} are not 'x,y x,y ...'") from None
+        raise UserError(f"{where}: polygon points {text[:40]!r} are not 'x,y x,y ...'") from None
 
 
 def scale_objects(group: ET.Element, fx: float, fy: float, where: str) -> None:
@@ -194,7 +195,7 @@ def apply_trans(rgba: np.ndarray, trans: str | None, where: str) -> np.ndarray:
         return rgba
     text = trans.lstrip("#")
     if not re.fullmatch(r"[0-9a-fA-F]{6}", text):
-        raise TileError(f"{where}: trans=\"{trans}\" is not a colour like ff00ff")
+        raise UserError(f"{where}: trans=\"{trans}\" is not a colour like ff00ff")
     key = np.array([int(text[i:i + 2], 16) for i in (0, 2, 4)], np.uint8)
     rgba = rgba.copy()
     rgba[(rgba[..., :3] == key).all(axis=-1)] = 0
@@ -218,13 +219,13 @@ class Planner:
     # paths
     def resolve_ref(self, base: Path, ref: str | None, what: str, where: str) -> Path:
         if not ref:
-            raise TileError(f"{where}: an <{'image' if what == 'image' else 'tileset'}> without a source path")
+            raise UserError(f"{where}: an <{'image' if what == 'image' else 'tileset'}> without a source path")
         path = base / ref
         if not self.allow_outside and not path.resolve().is_relative_to(base.resolve()):
-            raise TileError(f"{where}: {what} {ref!r} is outside the folder {base}; refused "
+            raise UserError(f"{where}: {what} {ref!r} is outside the folder {base}; refused "
                             f"(pass --allow-outside to read it anyway)")
         if not path.is_file():
-            raise TileError(f"{where}: {what} {ref!r} not found (looked for {path})")
+            raise UserError(f"{where}: {what} {ref!r} not found (looked for {path})")
         self.inputs.add(path.resolve())
         return path
 
@@ -260,11 +261,11 @@ class Planner:
         """
         tw, th = int_attr(elem, "tilewidth", where), int_attr(elem, "tileheight", where)
         if tw < 1 or th < 1:
-            raise TileError(f"{where}: tile size {tw}x{th} must be at least 1x1")
+            raise UserError(f"{where}: tile size {tw}x{th} must be at least 1x1")
         new_tw, new_th = max(1, scale_length(tw, fx)), max(1, scale_length(th, fy))
         grid = Grid(tw, th, int_attr(elem, "margin", where, 0), int_attr(elem, "spacing", where, 0))
         if grid.margin < 0 or grid.spacing < 0:
-            raise TileError(f"{where}: margin {grid.margin} and spacing {grid.spacing} must not be negative")
+            raise UserError(f"{where}: margin {grid.margin} and spacing {grid.spacing} must not be negative")
         new_grid = scaled_grid(grid, new_th, new_tw)
         elem.set("tilewidth", str(new_tw))
         elem.set("tileheight", str(new_th))
@@ -299,7 +300,7 @@ class Planner:
         cols = (width - grid.margin + grid.spacing) // (grid.tile_width + grid.spacing)
         rows = (height - grid.margin + grid.spacing) // (grid.tile_height + grid.spacing)
         if cols < 1 or rows < 1:
-            raise TileError(f"{where}: image {image.get('source')!r} is {width}x{height} px, too small for one "
+            raise UserError(f"{where}: image {image.get('source')!r} is {width}x{height} px, too small for one "
                             f"{grid.tile_width}x{grid.tile_height} tile with margin {grid.margin} (at least "
                             f"{grid.margin + grid.tile_width}x{grid.margin + grid.tile_height} px)")
         full = np.zeros((grid.extent(rows, grid.tile_height), grid.extent(cols, grid.tile_width), 4), np.uint8)
@@ -344,10 +345,10 @@ def output_dir(source: Path, out: Path | None) -> tuple[Path, Path | None]:
     if out.suffix.lower() == source.suffix.lower():
         return out.parent, out
     if out.suffix.lower() in TILED_SUFFIXES:
-        raise TileError(f"-o {out}: a {source.suffix} makes a {source.suffix} (and its images); "
+        raise UserError(f"-o {out}: a {source.suffix} makes a {source.suffix} (and its images); "
                         f"give a folder or a {source.suffix} file name")
     if out.exists() and not out.is_dir():
-        raise TileError(f"-o {out} is a file; give a folder, or a {source.suffix} file name")
+        raise UserError(f"-o {out} is a file; give a folder, or a {source.suffix} file name")
     return out, None
 
 
@@ -355,7 +356,7 @@ def plan_tiled(source: Path, out: Path | None, height: int, width: int, allow_ou
     """Read and check a .tsx or .tmx and everything it uses; nothing is written."""
     suffix = source.suffix.lower()
     if suffix not in TILED_SUFFIXES:
-        raise TileError(f"{source}: not a Tiled tileset (.tsx) or map (.tmx)")
+        raise UserError(f"{source}: not a Tiled tileset (.tsx) or map (.tmx)")
     out_dir, named = output_dir(source, out)
     tag = resolution_tag(height, width)
     planner = Planner(source, out_dir, allow_outside)
@@ -363,7 +364,7 @@ def plan_tiled(source: Path, out: Path | None, height: int, width: int, allow_ou
         root = parse_xml(source, "tileset")
         tw, th = int_attr(root, "tilewidth", str(source)), int_attr(root, "tileheight", str(source))
         if tw < 1 or th < 1:
-            raise TileError(f"{source}: tile size {tw}x{th} must be at least 1x1")
+            raise UserError(f"{source}: tile size {tw}x{th} must be at least 1x1")
         target = planner.claim(named or out_dir / f"{source.stem}-{tag}.tsx", exact=named is not None)
         planner.plan = TiledPlan(source, target)
         planner.external_tileset(source, target, width / tw, height / th)
@@ -373,7 +374,7 @@ def plan_tiled(source: Path, out: Path | None, height: int, width: int, allow_ou
     where = str(source)
     tw, th = int_attr(root, "tilewidth", where), int_attr(root, "tileheight", where)
     if tw < 1 or th < 1:
-        raise TileError(f"{source}: tile size {tw}x{th} must be at least 1x1")
+        raise UserError(f"{source}: tile size {tw}x{th} must be at least 1x1")
     fx, fy = width / tw, height / th
     target = planner.claim(named or out_dir / f"{source.stem}-{tag}.tmx", exact=named is not None)
     planner.plan = TiledPlan(source, target)
@@ -402,7 +403,7 @@ def plan_tiled(source: Path, out: Path | None, height: int, width: int, allow_ou
             planner.tileset(tileset, base, target.parent, fx, fy, ts_where, folder / f"{stem}-{new_tag}")
             continue
         if not ref.lower().endswith(".tsx"):
-            raise TileError(f"{source}: tileset {ref!r} is not a .tsx file; only XML tilesets can be upscaled "
+            raise UserError(f"{source}: tileset {ref!r} is not a .tsx file; only XML tilesets can be upscaled "
                             f"(save it as .tsx in Tiled)")
         tsx = planner.resolve_ref(base, ref, "tileset", where)
         key = tsx.resolve()
@@ -432,9 +433,9 @@ def plan_tiled(source: Path, out: Path | None, height: int, width: int, allow_ou
 def check_plan(planner: Planner) -> TiledPlan:
     for path in planner.plan.files:
         if path.resolve() in planner.inputs:
-            raise TileError(f"{path} is an input; inputs are never overwritten, choose another -o")
+            raise UserError(f"{path} is an input; inputs are never overwritten, choose another -o")
         if path.exists() and path.is_dir():
-            raise TileError(f"{path} is a folder; cannot write a file there, choose another -o")
+            raise UserError(f"{path} is a folder; cannot write a file there, choose another -o")
     return planner.plan
 
 

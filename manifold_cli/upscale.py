@@ -15,7 +15,8 @@ from typing import Callable
 import numpy as np
 
 from .runtime import TileModel
-from .tiles import Grid, TileError, find_images, read_rgba, slice_sheet, write_png
+from manifold_core.errors import UserError
+from manifold_core.tiles import Grid, find_images, read_rgba, slice_sheet, write_png
 
 FILES_PER_CHUNK = 256  # input files read, rendered and written together
 
@@ -47,11 +48,11 @@ def default_output(source: Path, height: int, width: int) -> Path:
 def check_output(source: Path, out: Path) -> None:
     src, dst = source.resolve(), out.resolve()
     if src == dst:
-        raise TileError(f"-o {out} is the input itself; inputs are never overwritten, choose another output")
+        raise UserError(f"-o {out} is the input itself; inputs are never overwritten, choose another output")
     if source.is_dir() and dst.is_relative_to(src):
-        raise TileError(f"-o {out} is inside the input folder {source}; choose a folder outside it")
+        raise UserError(f"-o {out} is inside the input folder {source}; choose a folder outside it")
     if source.is_dir() and dst.exists() and not dst.is_dir():
-        raise TileError(f"-o {out} is a file; give a folder for a folder of tiles")
+        raise UserError(f"-o {out} is a file; give a folder for a folder of tiles")
 
 
 def save_atomic(path: Path, rgba: np.ndarray) -> None:
@@ -66,10 +67,10 @@ def upscale_folder(model: TileModel, source: Path, out: Path, height: int, width
     """One PNG per input image, same relative name (suffix .png), into `out`."""
     files = files if files is not None else find_images(source)
     if not files:
-        raise TileError(f"{source}: no tile images in this folder")
+        raise UserError(f"{source}: no tile images in this folder")
     targets = [out / path.relative_to(source).with_suffix(".png") for path in files]
     if len(set(targets)) < len(targets):
-        raise TileError(f"{source}: two images differ only in their suffix (e.g. a.png and a.gif); "
+        raise UserError(f"{source}: two images differ only in their suffix (e.g. a.png and a.gif); "
                         f"both would become the same .png")
     t0 = time.perf_counter()
     for start in range(0, len(files), FILES_PER_CHUNK):
@@ -123,9 +124,9 @@ def scaled_grid(grid: Grid, height: int, width: int) -> Grid:
 
 
 def read_sheet(source: Path, grid: Grid) -> Sheet:
-    """Read and cut a sheet; a TileError naming the sizes that fit when it is not a grid of `grid`."""
+    """Read and cut a sheet; a UserError naming the sizes that fit when it is not a grid of `grid`."""
     if grid.tile_width < 1 or grid.tile_height < 1 or grid.margin < 0 or grid.spacing < 0:
-        raise TileError(f"--tile-size must be at least 1 and --margin, --spacing at least 0 "
+        raise UserError(f"--tile-size must be at least 1 and --margin, --spacing at least 0 "
                         f"(got {grid.tile_width}x{grid.tile_height}, {grid.margin}, {grid.spacing})")
     image = read_rgba(source)
     cols, rows = grid.shape(image.shape[1], image.shape[0], str(source))

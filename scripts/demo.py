@@ -17,8 +17,8 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).parent))
 from crawl_tiles import fetch  # noqa: E402
 
-from manifold_cli.synthetic import make_tiles  # noqa: E402
-from manifold_cli.tiles import Grid, find_images, is_empty, read_rgba, slice_sheet  # noqa: E402
+from manifold_core.synthetic import make_tiles  # noqa: E402
+from manifold_core.tiles import Grid, find_images, is_empty, read_rgba, slice_sheet  # noqa: E402
 
 OUT = Path("demo-out")
 RES = 64

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from manifold_cli.synthetic import make_tiles
+from manifold_core.synthetic import make_tiles
 
 # The seed log's table (DESIGN.md): every preset must reproduce it exactly.
 SEED_TABLE = {

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from manifold_cli.tiles import Grid, collect_tiles, is_empty, resize_tile, rgba_to_channels
+from manifold_core.tiles import Grid, collect_tiles, is_empty, resize_tile, rgba_to_channels
 
 
 @dataclass

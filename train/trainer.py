@@ -34,7 +34,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
-from manifold_cli.tiles import Grid, TileError
+from manifold_core.errors import UserError
+from manifold_core.tiles import Grid
 
 from .config import ModelConfig
 from .data import augment, load_tileset
@@ -90,7 +91,7 @@ def read_run(run_dir: str | Path) -> tuple[dict, Autoencoder]:
     """The config.json and the trained model of a run directory (eval mode, CPU)."""
     run_dir = Path(run_dir)
     if not (run_dir / "config.json").exists() or not (run_dir / "model.safetensors").exists():
-        raise TileError(f"{run_dir}: not a training run (needs config.json and model.safetensors; "
+        raise UserError(f"{run_dir}: not a training run (needs config.json and model.safetensors; "
                         f"make one with `manifold train`)")
     info = json.loads((run_dir / "config.json").read_text())
     model = Autoencoder(ModelConfig.from_dict(info["model"]))
@@ -215,12 +216,12 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True) ->
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     if cfg.device.startswith("cuda") and not torch.cuda.is_available():
-        raise TileError("--device cuda: this torch build sees no CUDA GPU; use --device cpu")
+        raise UserError("--device cuda: this torch build sees no CUDA GPU; use --device cpu")
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     rank, world, device, started_group = distributed_setup(cfg)
     if cfg.batch_size % world:
-        raise TileError(f"--batch-size {cfg.batch_size} must be a multiple of the {world} processes")
+        raise UserError(f"--batch-size {cfg.batch_size} must be a multiple of the {world} processes")
     lead = rank == 0  # only the first process logs, validates and writes files
     cfg = replace(cfg, precision=resolve_precision(cfg.precision, device))  # config.json says what ran
     torch.manual_seed(cfg.seed)
@@ -229,7 +230,7 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True) ->
     grid = Grid(cfg.tile_size, cfg.tile_size, cfg.margin, cfg.spacing) if cfg.tile_size else None
     tiles = load_tileset(cfg.data, cfg.model.channels, cfg.model.size, grid, cfg.val_percent)
     if len(tiles.train) == 0:
-        raise TileError(f"no training tiles in {', '.join(map(str, cfg.data))} "
+        raise UserError(f"no training tiles in {', '.join(map(str, cfg.data))} "
                         f"(found {tiles.stats['found']}, {tiles.stats['empty']} empty, "
                         f"{tiles.stats['duplicates']} duplicates)")
     train_tiles, val_tiles = tiles.train.to(device), tiles.val.to(device)
@@ -245,7 +246,7 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True) ->
     if resume and (out / "state.pt").exists():
         info = json.loads((out / "config.json").read_text())
         if info["model"] != cfg.model.to_dict():
-            raise TileError(f"{out}: --resume with a different model config than the saved run; "
+            raise UserError(f"{out}: --resume with a different model config than the saved run; "
                             f"use the same --preset/--channels or a new --out")
         model.load_state_dict(load_file(out / "model.safetensors", device=str(device)))
         # on the CPU: the RNG state must stay a CPU tensor; the optimizer moves its own state to the params
@@ -264,7 +265,7 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True) ->
                 writer.writeheader()
                 writer.writerows(rows)
     elif resume:
-        raise TileError(f"{out}: nothing to resume (no state.pt); drop --resume to start a new run")
+        raise UserError(f"{out}: nothing to resume (no state.pt); drop --resume to start a new run")
     elif lead:
         with log_path.open("w", newline="") as f:
             csv.DictWriter(f, LOG_FIELDS).writeheader()

@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 
 from manifold_cli.runtime import ENCODE_BATCH, TileModel, load_model_info, nearest, parse_resolution
-from manifold_cli.synthetic import make_tiles
-from manifold_cli.tiles import TileError, rgba_to_channels
+from manifold_core.synthetic import make_tiles
+from manifold_core.errors import UserError
+from manifold_core.tiles import rgba_to_channels
 
 
 def test_render_is_chunked_and_the_same_as_one_run(tiny_model_dir):
@@ -63,7 +64,7 @@ def test_cuda_request_without_cuda_is_a_clear_error(tiny_model_dir):
         from manifold_cli.runtime import cuda_driver_present
         if cuda_driver_present():
             pytest.skip("a CUDA driver is present: --device cuda may work here")
-    with pytest.raises(TileError, match="--device cuda"):
+    with pytest.raises(UserError, match="--device cuda"):
         TileModel.load(tiny_model_dir, "cuda")
 
 
@@ -80,7 +81,7 @@ def test_parse_resolution(text, expected):
 
 @pytest.mark.parametrize("text", ["0", "abc", "64x", "1x2x3", "99999"])
 def test_bad_resolution(text):
-    with pytest.raises(TileError, match="--res"):
+    with pytest.raises(UserError, match="--res"):
         parse_resolution(text)
 
 
@@ -90,5 +91,5 @@ def test_nearest_alpha_scaling():
 
 
 def test_model_directory_errors(tmp_path):
-    with pytest.raises(TileError, match="not a model directory"):
+    with pytest.raises(UserError, match="not a model directory"):
         load_model_info(tmp_path)

@@ -8,8 +8,8 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from manifold_cli.cli import app
-from manifold_cli.synthetic import make_tiles
-from manifold_cli.tiles import Grid, is_empty, read_rgba, slice_sheet
+from manifold_core.synthetic import make_tiles
+from manifold_core.tiles import Grid, is_empty, read_rgba, slice_sheet
 from manifold_cli.upscale import scaled_grid
 from tiled_helpers import listing, make_sheet, need_tiled, save, tiled_export
 

@@ -1,6 +1,6 @@
 """`manifold upscale level.tsx|map.tmx`: new Tiled files that real Tiled loads, with the same tile indices.
 
-Fixtures are written here: procedural tiles (manifold_cli.synthetic) on sheets and as single
+Fixtures are written here: procedural tiles (manifold_core.synthetic) on sheets and as single
 images, and the .tsx/.tmx XML as Tiled 1.8 writes it. Every output is loaded by the real
 `tiled` command line and compared with the input as Tiled sees both.
 """
@@ -17,9 +17,10 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from manifold_cli.cli import app
-from manifold_cli.synthetic import make_tiles
+from manifold_core.synthetic import make_tiles
 from manifold_cli.tiled import plan_tiled, write_tiled
-from manifold_cli.tiles import Grid, TileError, is_empty, read_rgba, slice_sheet
+from manifold_core.errors import UserError
+from manifold_core.tiles import Grid, is_empty, read_rgba, slice_sheet
 from tiled_helpers import listing, make_sheet, need_tiled, save, tiled_export
 
 runner = CliRunner()
@@ -380,12 +381,12 @@ def test_a_failure_while_rendering_leaves_no_file(level, tiny_model_dir):
     def failing(tiles, height, width):
         calls.append(len(tiles))
         if len(calls) == 2:
-            raise TileError("out of memory")
+            raise UserError("out of memory")
         yield np.zeros((len(tiles), height, width, 4), np.uint8)
 
     model.render = failing
     before = listing(level.parent.parent)
-    with pytest.raises(TileError, match="out of memory"):
+    with pytest.raises(UserError, match="out of memory"):
         write_tiled(model, plan)
     assert listing(level.parent.parent) == before
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from manifold_cli.tiles import Grid
+from manifold_core.tiles import Grid
 
 
 def need_tiled() -> str:

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from manifold_cli.synthetic import make_tiles
+from manifold_core.synthetic import make_tiles
 
 from plugin_tools import PLUGINS, manifold_exe, require_program  # noqa: F401 (a fixture)
 

@@ -2,8 +2,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from manifold_cli.synthetic import make_tiles
-from manifold_cli.tiles import Grid, slice_sheet
+from manifold_core.synthetic import make_tiles
+from manifold_core.tiles import Grid, slice_sheet
 from manifold_train.data import augment, load_tileset
 
 

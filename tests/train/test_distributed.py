@@ -16,8 +16,8 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from conftest import tiny_config
-from manifold_cli.synthetic import make_tiles
-from manifold_cli.tiles import rgba_to_channels
+from manifold_core.synthetic import make_tiles
+from manifold_core.tiles import rgba_to_channels
 from manifold_train.bench import make_stepper
 
 

@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from conftest import tiny_config
-from manifold_cli.synthetic import make_tiles
-from manifold_cli.tiles import rgba_to_channels
+from manifold_core.synthetic import make_tiles
+from manifold_core.tiles import rgba_to_channels
 from manifold_train.bench import make_stepper
 
 TILES = torch.from_numpy(rgba_to_channels(make_tiles(32, 16, seed=3), 4))

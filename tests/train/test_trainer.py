@@ -39,11 +39,11 @@ def test_resume_continues_from_the_saved_step(tmp_path, tile_folder):
 
 
 def test_resume_refuses_another_model(tmp_path, tile_folder):
-    from manifold_cli.tiles import TileError
+    from manifold_core.errors import UserError
 
     common = dict(data=[str(tile_folder)], out=str(tmp_path), batch_size=8, max_inputs=64, threads=1)
     train(TrainConfig(model=tiny_config(), **common), show_progress=False)
-    with pytest.raises(TileError, match="different model"):
+    with pytest.raises(UserError, match="different model"):
         train(TrainConfig(model=tiny_config(decoder_n_hid=8), **common), resume=True, show_progress=False)
 
 

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from manifold_cli.tiles import (Grid, TileError, channels_to_rgba, collect_tiles, read_rgba, resize_tile,
-                                rgba_to_channels, slice_sheet)
+from manifold_core.errors import UserError
+from manifold_core.tiles import Grid, channels_to_rgba, collect_tiles, read_rgba, resize_tile, rgba_to_channels, slice_sheet
 
 
 def test_reads_every_pil_mode_as_rgba(tmp_path):
@@ -31,14 +31,14 @@ def test_reads_every_pil_mode_as_rgba(tmp_path):
 
 def test_unreadable_and_missing_files_say_so(tmp_path):
     (tmp_path / "bad.png").write_bytes(b"not a png")
-    with pytest.raises(TileError, match="not an image"):
+    with pytest.raises(UserError, match="not an image"):
         read_rgba(tmp_path / "bad.png")
-    with pytest.raises(TileError, match="no such file"):
+    with pytest.raises(UserError, match="no such file"):
         read_rgba(tmp_path / "missing.png")
 
 
 def test_sheet_that_does_not_fit_names_the_sizes_that_would():
-    with pytest.raises(TileError) as err:
+    with pytest.raises(UserError) as err:
         Grid(32, 32, margin=1, spacing=2).shape(100, 70, "sheet.png")
     msg = str(err.value)
     assert "sheet.png is 100x70" in msg
@@ -83,7 +83,7 @@ def test_collect_tiles_from_folders_and_sheets(tmp_path):
     assert names == [f"{tmp_path / 'sheet.png'}#0,0", f"{tmp_path / 'sheet.png'}#0,1"] and len(tiles) == 2
     names, tiles = collect_tiles([tmp_path])
     assert len(names) == 2
-    with pytest.raises(TileError, match="no images"):
+    with pytest.raises(UserError, match="no images"):
         (tmp_path / "empty").mkdir()
         collect_tiles([tmp_path / "empty"])
 
@@ -92,5 +92,5 @@ def test_an_image_too_large_to_open_safely_is_a_clear_error(tmp_path, monkeypatc
     path = tmp_path / "huge.png"
     Image.new("RGBA", (64, 64)).save(path)
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # Pillow refuses above twice this
-    with pytest.raises(TileError, match="larger than Pillow opens safely"):
+    with pytest.raises(UserError, match="larger than Pillow opens safely"):
         read_rgba(path)

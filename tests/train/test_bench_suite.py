@@ -12,11 +12,12 @@ import torch
 from typer.testing import CliRunner
 
 from conftest import tiny_config
-from manifold_cli import bench
+from manifold_train import bench_suite as bench
 from manifold_cli.cli import app
 from manifold_cli.runtime import DEFAULT_MODEL_DIR, TileModel
-from manifold_cli.synthetic import make_tiles
-from manifold_cli.tiles import TileError, rgba_to_channels
+from manifold_core.synthetic import make_tiles
+from manifold_core.errors import UserError
+from manifold_core.tiles import rgba_to_channels
 from manifold_train.config import preset
 
 runner = CliRunner()
@@ -109,7 +110,7 @@ def test_upscale_precision_int8_and_a_model_without_it(tile_folder, tiny_model_d
     result = runner.invoke(app, ["upscale", str(tile_folder), "--res", "32", "-o", str(tmp_path / "out2"),
                                  "--model", str(old), "--precision", "int8"])
     assert result.exit_code == 1 and "no decoder.int8.onnx" in result.output
-    with pytest.raises(TileError, match="runs on the CPU"):
+    with pytest.raises(UserError, match="runs on the CPU"):
         TileModel.load(tiny_model_dir, "cuda", precision="int8")
 
 

@@ -39,8 +39,8 @@ from typing import Callable
 
 import numpy as np
 
-from .runtime import DEFAULT_MODEL_DIR, TileModel, load_model_info
-from .tiles import Grid, channels_to_rgba, is_empty, rgba_to_channels
+from manifold_cli.runtime import DEFAULT_MODEL_DIR, TileModel, load_model_info
+from manifold_core.tiles import Grid, channels_to_rgba, is_empty, rgba_to_channels
 
 RESOLUTIONS = (32, 64, 128)
 TILES_PER_CALL = {32: 64, 64: 16, 128: 4}  # about the same work per timed call
@@ -169,8 +169,8 @@ def held_out_tiles(data: Path, channels: int, size: int) -> tuple[np.ndarray, np
 
         tiles = load_tileset([str(p) for p in sheets], channels, size, Grid(32, 32), val_percent=10)
         return tiles.val.numpy(), tiles.train.numpy(), f"Dungeon Crawl held-out split ({data}/)"
-    from .synthetic import make_tiles
-    from .tiles import resize_tile
+    from manifold_core.synthetic import make_tiles
+    from manifold_core.tiles import resize_tile
 
     def procedural(count, seed):
         rgba = make_tiles(count, 32, seed=seed)
@@ -249,7 +249,7 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 def pixel_budget(model_dir: Path, tiles: np.ndarray, rounds: int) -> list[dict]:
     """Render speed at --res 32 and 64 for several decoder chunk sizes, against the default one."""
-    from .runtime import DEFAULT_PIXEL_BUDGET
+    from manifold_cli.runtime import DEFAULT_PIXEL_BUDGET
 
     model = TileModel.load(model_dir, device="cpu")
     rgba, rows = _to_rgba(tiles), []
@@ -323,8 +323,8 @@ def peak_rss_mb(cmd: list[str]) -> tuple[float, float, str]:
 
 
 def write_tiles(folder: Path, count: int, seed: int = 0) -> None:
-    from .synthetic import make_tiles
-    from .tiles import write_png
+    from manifold_core.synthetic import make_tiles
+    from manifold_core.tiles import write_png
 
     folder.mkdir(parents=True, exist_ok=True)
     done = 0

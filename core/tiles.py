@@ -13,11 +13,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from .errors import UserError
+
 IMAGE_SUFFIXES = (".png", ".gif", ".bmp", ".webp", ".jpg", ".jpeg", ".tga")
-
-
-class TileError(ValueError):
-    """A problem with the user's input, said in one line that tells what to do."""
 
 
 # ---------------------------------------------------------------- reading
@@ -40,16 +38,16 @@ def image_to_rgba(image: Image.Image) -> np.ndarray:
 def read_rgba(path: str | Path) -> np.ndarray:
     path = Path(path)
     if not path.exists():
-        raise TileError(f"{path}: no such file")
+        raise UserError(f"{path}: no such file")
     try:
         with Image.open(path) as image:
             image.seek(0)  # first frame of an animated gif/webp
             return image_to_rgba(image)
     except Image.DecompressionBombError:
-        raise TileError(f"{path}: larger than Pillow opens safely ({Image.MAX_IMAGE_PIXELS:,} pixels; "
+        raise UserError(f"{path}: larger than Pillow opens safely ({Image.MAX_IMAGE_PIXELS:,} pixels; "
                         "its guard against decompression bombs); split the image") from None
     except (UnidentifiedImageError, OSError) as exc:
-        raise TileError(f"{path}: not an image Pillow can read ({exc.__class__.__name__})") from None
+        raise UserError(f"{path}: not an image Pillow can read ({exc.__class__.__name__})") from None
 
 
 def find_images(folder: str | Path) -> list[Path]:
@@ -75,13 +73,13 @@ class Grid:
         return 2 * self.margin + n * tile + max(n - 1, 0) * self.spacing
 
     def shape(self, width: int, height: int, name: str = "sheet") -> tuple[int, int]:
-        """(columns, rows) of a width x height sheet, or a TileError naming the sizes that fit."""
+        """(columns, rows) of a width x height sheet, or a UserError naming the sizes that fit."""
         cols, rows = self.count(width, self.tile_width), self.count(height, self.tile_height)
         if cols >= 1 and rows >= 1 and cols.is_integer() and rows.is_integer():
             return int(cols), int(rows)
         fits = lambda n, tile: sorted({self.extent(max(1, k), tile) for k in (int(n), int(n) + 1)})  # noqa: E731
         widths, heights = fits(cols, self.tile_width), fits(rows, self.tile_height)
-        raise TileError(
+        raise UserError(
             f"{name} is {width}x{height} px, which is not a grid of {self.tile_width}x{self.tile_height} tiles "
             f"with margin {self.margin} and spacing {self.spacing}; widths that fit: {' or '.join(map(str, widths))}, "
             f"heights that fit: {' or '.join(map(str, heights))} (check --tile-size, --margin, --spacing)")
@@ -166,11 +164,11 @@ def collect_tiles(inputs: list[str | Path], grid: Grid | None = None) -> tuple[l
         if source.is_dir():
             files = find_images(source)
             if not files:
-                raise TileError(f"{source}: no images ({', '.join(IMAGE_SUFFIXES)}) in this folder")
+                raise UserError(f"{source}: no images ({', '.join(IMAGE_SUFFIXES)}) in this folder")
         elif source.exists():
             files = [source]
         else:
-            raise TileError(f"{source}: no such file or folder")
+            raise UserError(f"{source}: no such file or folder")
         for path in files:
             image = read_rgba(path)
             if grid is None:
