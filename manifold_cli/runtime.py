@@ -28,6 +28,8 @@ from manifold_core.errors import UserError
 from manifold_core.tiles import channels_to_rgba, is_empty, resize_tile, rgba_to_channels
 
 DEFAULT_MODEL_DIR = Path(__file__).parent / "default_model"
+# Models shipped inside the package, selectable by name (`--model seed`); anything else is a folder.
+EMBEDDED_MODELS = {"default": DEFAULT_MODEL_DIR}
 FORMAT_VERSION = 1
 DEFAULT_PIXEL_BUDGET = 4096  # output pixels per decoder run, tuned by `manifold bench` (BENCHMARKS.md)
 ENCODE_BATCH = 32  # tiles per encoder run: its activations for 256 tiles alone took ~400 MB (BENCHMARKS.md)
@@ -35,8 +37,17 @@ PRECISIONS = ("fp32", "int8")
 DECODER_FILES = {"fp32": "decoder.onnx", "int8": "decoder.int8.onnx"}
 
 
+def resolve_model(model: str | Path | None = None) -> Path:
+    """None -> the default model; an embedded model's name -> its folder; else the folder given."""
+    if model is None or str(model) == "":
+        return DEFAULT_MODEL_DIR
+    if str(model) in EMBEDDED_MODELS and not Path(model).exists():
+        return EMBEDDED_MODELS[str(model)]
+    return Path(model)
+
+
 def load_model_info(model_dir: str | Path | None = None) -> dict:
-    model_dir = Path(model_dir) if model_dir else DEFAULT_MODEL_DIR
+    model_dir = resolve_model(model_dir)
     card = model_dir / "model.json"
     if not card.exists():
         raise UserError(f"{model_dir}: not a model directory (no model.json); make one with `manifold export`")
@@ -112,7 +123,7 @@ class TileModel:
 
     @classmethod
     def load(cls, model_dir: str | Path | None = None, device: str = "auto", precision: str = "fp32") -> "TileModel":
-        model_dir = Path(model_dir) if model_dir else DEFAULT_MODEL_DIR
+        model_dir = resolve_model(model_dir)
         info = load_model_info(model_dir)
         return cls(info, *make_sessions(model_dir, device, precision), precision=precision)
 
