@@ -7,13 +7,16 @@ Arrays are uint8, tiles are [H, W, 4] RGBA, batches of model input are [N, C, S,
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
-from .errors import UserError
+from .errors import UserError, shown
+from .files import is_temporary
 
 IMAGE_SUFFIXES = (".png", ".gif", ".bmp", ".webp", ".jpg", ".jpeg", ".tga")
 
@@ -36,24 +39,40 @@ def image_to_rgba(image: Image.Image) -> np.ndarray:
 
 
 def read_rgba(path: str | Path) -> np.ndarray:
+    """An image file -> [H, W, 4] uint8 RGBA (first frame); a UserError naming the file for anything
+    that is not a readable image: missing, a folder, a FIFO or device (refused before reading, so
+    it cannot block), a broken or hostile file, one over Pillow's decompression-bomb limit."""
     path = Path(path)
-    if not path.exists():
-        raise UserError(f"{path}: no such file")
-    try:
-        with Image.open(path) as image:
-            image.seek(0)  # first frame of an animated gif/webp
-            return image_to_rgba(image)
-    except Image.DecompressionBombError:
-        raise UserError(f"{path}: larger than Pillow opens safely ({Image.MAX_IMAGE_PIXELS:,} pixels; "
-                        "its guard against decompression bombs); split the image") from None
-    except (UnidentifiedImageError, OSError) as exc:
-        raise UserError(f"{path}: not an image Pillow can read ({exc.__class__.__name__})") from None
+    try:  # O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        raise UserError(f"{shown(path)}: no such file") from None
+    except OSError as exc:
+        raise UserError(f"{shown(path)}: cannot be read ({exc.strerror or exc.__class__.__name__})") from None
+    with os.fdopen(fd, "rb") as stream:
+        kind = os.fstat(fd).st_mode
+        if not stat.S_ISREG(kind):
+            what = "a folder" if stat.S_ISDIR(kind) else "a FIFO" if stat.S_ISFIFO(kind) else "not a regular file"
+            raise UserError(f"{shown(path)}: {what}, not an image file; give a file")
+        try:
+            with Image.open(stream) as image:
+                image.seek(0)  # first frame of an animated gif/webp
+                return image_to_rgba(image)
+        except Image.DecompressionBombError:
+            raise UserError(f"{shown(path)}: larger than Pillow opens safely ({Image.MAX_IMAGE_PIXELS:,} pixels; "
+                            "its guard against decompression bombs); split the image") from None
+        except MemoryError:
+            raise UserError(f"{shown(path)}: too large to read into memory") from None
+        except Exception as exc:  # noqa: BLE001 - whatever a decoder raises on a broken or hostile file
+            raise UserError(f"{shown(path)}: not an image Pillow can read ({exc.__class__.__name__})") from None
 
 
 def find_images(folder: str | Path) -> list[Path]:
-    """Image files under `folder`, recursively, in a stable order."""
+    """Image files under `folder`, recursively, in a stable order; our own temporaries (an
+    interrupted run's leftovers, see manifold_core.files) are never picked up."""
     folder = Path(folder)
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+                  and not any(is_temporary(part) for part in p.relative_to(folder).parts))
 
 
 # ---------------------------------------------------------------- sheets
@@ -150,7 +169,7 @@ def channels_to_rgba(images: np.ndarray, alpha: np.ndarray | None = None) -> np.
 
 
 def write_png(path: str | Path, rgba: np.ndarray) -> None:
-    Image.fromarray(rgba, "RGBA").save(path)
+    Image.fromarray(rgba, "RGBA").save(path, format="PNG")  # a temporary's name may not end in .png
 
 
 def collect_tiles(inputs: list[str | Path], grid: Grid | None = None) -> tuple[list[str], list[np.ndarray]]:

@@ -1,0 +1,195 @@
+"""Reliability of manifold_core.files: temporaries, atomic writes, folders swapped in, stale leftovers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from manifold_core.errors import OutputError
+from manifold_core.files import (TEMP_PREFIX, Staging, atomic_write, clean_stale, is_temporary, make_folder,
+                                 replace_folder, temporary_folder)
+
+
+def entries(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+def dead_pid():
+    """The id of a process that has ended (and been reaped)."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_atomic_write_writes_the_whole_file_and_leaves_no_temporary(tmp_path):
+    target = tmp_path / "a.bin"
+    atomic_write(target, lambda p: p.write_bytes(b"new"))
+    assert target.read_bytes() == b"new" and entries(tmp_path) == ["a.bin"]
+    atomic_write(target, lambda p: p.write_bytes(b"newer"), durable=False)
+    assert target.read_bytes() == b"newer" and entries(tmp_path) == ["a.bin"]
+
+
+def test_temporaries_are_random_names_with_the_prefix_and_the_pid(tmp_path):
+    seen = []
+    for _ in range(3):
+        atomic_write(tmp_path / "a.png", lambda p: seen.append(p) or p.write_bytes(b"x"))
+    assert len({p.name for p in seen}) == 3
+    assert all(p.parent == tmp_path and p.name.startswith(f"{TEMP_PREFIX}{os.getpid()}-")
+               and p.suffix == ".png" for p in seen)
+
+
+@pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
+def test_an_error_while_writing_leaves_the_old_file_and_no_temporary(tmp_path, error):
+    target = tmp_path / "a.bin"
+    target.write_bytes(b"old")
+
+    def write(path):
+        path.write_bytes(b"half")
+        raise error("boom")
+
+    with pytest.raises(error):
+        atomic_write(target, write)
+    assert target.read_bytes() == b"old" and entries(tmp_path) == ["a.bin"]
+
+
+def test_a_planted_symlink_is_never_followed(tmp_path):
+    """Symlinks planted under every name the old code used, and under our prefix: nothing is
+    written through them (the issue's case: .NAME.png.tmp.png pointing elsewhere)."""
+    victim = tmp_path / "victim.txt"
+    victim.write_bytes(b"precious")
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in (".a.png.tmp.png", ".a.png.tmp", f".a.{os.getpid()}.tmp.png", f"{TEMP_PREFIX}{os.getpid()}-0.png"):
+        (out / name).symlink_to(victim)
+    atomic_write(out / "a.png", lambda p: p.write_bytes(b"image"))
+    assert victim.read_bytes() == b"precious"
+    assert (out / "a.png").read_bytes() == b"image" and not (out / "a.png").is_symlink()
+
+
+def test_staging_renames_all_at_commit_or_none(tmp_path):
+    with Staging() as stage:
+        stage.write(tmp_path / "sub" / "a.txt", lambda p: p.write_text("a"))
+        stage.write(tmp_path / "b.txt", lambda p: p.write_text("b"))
+        assert not (tmp_path / "b.txt").exists()
+        stage.commit()
+    assert (tmp_path / "sub" / "a.txt").read_text() == "a" and (tmp_path / "b.txt").read_text() == "b"
+
+    with pytest.raises(RuntimeError):
+        with Staging() as stage:
+            stage.write(tmp_path / "new" / "deeper" / "c.txt", lambda p: p.write_text("c"))
+            stage.write(tmp_path / "b.txt", lambda p: p.write_text("changed"))
+            raise RuntimeError
+    assert (tmp_path / "b.txt").read_text() == "b"
+    assert not (tmp_path / "new").exists()  # folders it made are gone again
+    assert not [p for p in tmp_path.rglob("*") if is_temporary(p)]
+
+
+def test_a_path_under_a_file_is_one_output_error(tmp_path):
+    (tmp_path / "file.png").write_bytes(b"x")
+    with pytest.raises(OutputError, match="file.png is in the way"):
+        atomic_write(tmp_path / "file.png" / "out" / "a.png", lambda p: p.write_bytes(b"x"))
+    assert entries(tmp_path) == ["file.png"]
+
+
+def test_oserrors_while_writing_become_output_errors_naming_the_target(tmp_path):
+    def full(path):
+        path.write_bytes(b"part")
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OutputError, match=r"a\.png: cannot write: the disk is full"):
+        atomic_write(tmp_path / "a.png", full)
+    assert entries(tmp_path) == []
+
+
+def test_make_folder_reports_what_it_made_and_tolerates_a_concurrent_mkdir(tmp_path):
+    made = make_folder(tmp_path / "a" / "b")
+    assert made == [tmp_path / "a", tmp_path / "a" / "b"]
+    assert make_folder(tmp_path / "a" / "b") == []
+
+
+def test_clean_stale_removes_only_our_dead_runs_leftovers(tmp_path):
+    dead, alive = dead_pid(), os.getpid()
+    (tmp_path / f"{TEMP_PREFIX}{dead}-abc.png").write_bytes(b"half")
+    (tmp_path / f"{TEMP_PREFIX}{dead}-dir").mkdir()
+    (tmp_path / f"{TEMP_PREFIX}{dead}-dir" / "x").write_bytes(b"x")
+    (tmp_path / f"{TEMP_PREFIX}{alive}-abc.png").write_bytes(b"live")  # a run still writing
+    (tmp_path / ".a.png.tmp.png").write_bytes(b"not ours by name")
+    (tmp_path / f"{TEMP_PREFIX}notapid.png").write_bytes(b"not ours either")
+    (tmp_path / "tile.png").write_bytes(b"user file")
+    assert clean_stale(tmp_path) == 2
+    assert entries(tmp_path) == sorted([f"{TEMP_PREFIX}{alive}-abc.png", ".a.png.tmp.png",
+                                        f"{TEMP_PREFIX}notapid.png", "tile.png"])
+
+
+def test_a_stale_symlink_of_our_pattern_is_unlinked_not_followed(tmp_path):
+    keep = tmp_path / "keep"
+    keep.mkdir()
+    (keep / "art.png").write_bytes(b"art")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / f"{TEMP_PREFIX}{dead_pid()}-x").symlink_to(keep)
+    clean_stale(out)
+    assert entries(out) == [] and (keep / "art.png").read_bytes() == b"art"
+
+
+# ---------------------------------------------------------------- folders as a unit
+def make_model(folder, **files):
+    folder.mkdir()
+    for name, text in {"model.json": "{}", **files}.items():
+        (folder / name).write_text(text)
+
+
+def test_replace_folder_into_an_absent_or_empty_target(tmp_path):
+    for target in (tmp_path / "new", tmp_path / "empty"):
+        if target.name == "empty":
+            target.mkdir()
+        with temporary_folder(target) as tmp:
+            (tmp / "model.json").write_text("{}")
+            replace_folder(tmp, target)
+        assert entries(target) == ["model.json"]
+    assert entries(tmp_path) == ["empty", "new"]
+
+
+def test_replace_folder_swaps_a_model_folder_it_fully_replaces(tmp_path):
+    target = tmp_path / "model"
+    make_model(target, **{"decoder.onnx": "old"})
+    with temporary_folder(target) as tmp:
+        make_model_files = {"model.json": "{\"new\": 1}", "decoder.onnx": "new", "encoder.onnx": "new"}
+        for name, text in make_model_files.items():
+            (tmp / name).write_text(text)
+        replace_folder(tmp, target)
+    assert (target / "decoder.onnx").read_text() == "new" and entries(tmp_path) == ["model"]
+
+
+@pytest.mark.parametrize("case", ["user files", "model plus a stranger", "a file", "a symlink"])
+def test_replace_folder_refuses_anything_it_would_lose(tmp_path, case):
+    target = tmp_path / "target"
+    if case == "user files":
+        target.mkdir()
+        (target / "notes.txt").write_text("mine")
+    elif case == "model plus a stranger":
+        make_model(target, **{"notes.txt": "mine"})
+    elif case == "a file":
+        target.write_text("mine")
+    else:
+        (tmp_path / "real").mkdir()
+        (tmp_path / "real" / "notes.txt").write_text("mine")
+        target.symlink_to(tmp_path / "real")
+    before = {p: p.read_text() for p in tmp_path.rglob("*") if p.is_file()}
+    with pytest.raises(OutputError):
+        with temporary_folder(target) as tmp:
+            (tmp / "model.json").write_text("{}")
+            replace_folder(tmp, target)
+    assert {p: p.read_text() for p in tmp_path.rglob("*") if p.is_file()} == before
+    assert not [p for p in tmp_path.iterdir() if is_temporary(p)]
+
+
+def test_temporary_folder_is_removed_when_the_block_fails(tmp_path):
+    with pytest.raises(RuntimeError):
+        with temporary_folder(tmp_path / "runs" / "model") as tmp:
+            (tmp / "weights").write_bytes(b"x" * 100)
+            raise RuntimeError
+    assert entries(tmp_path) == []  # the missing parent it made is gone too
