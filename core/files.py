@@ -213,12 +213,14 @@ class Staging:
 
     def __init__(self, durable: bool = True):
         self.durable = durable
-        self.pending: list[tuple[Path, Path]] = []
+        self.pending: list[tuple[Path, Path]] = []  # (temporary, target)
+        self.unwritten: dict[Path, Path] = {}  # target -> temporary reserved but not yet written
         self.made: list[Path] = []
         self.cleaned: set[Path] = set()
 
     def reserve(self, target: str | Path) -> Path:
-        """A new temporary file beside `target` (its folder made if missing) to be renamed onto it."""
+        """A new temporary file beside `target` (its folder made if missing) to be renamed onto it;
+        the next `write(target, ...)` fills this one."""
         target = Path(target)
         folder = target.parent
         self.made += make_folder(folder)
@@ -230,11 +232,14 @@ class Staging:
         except OSError as exc:
             raise output_error(exc, target) from None
         self.pending.append((tmp, target))
+        self.unwritten[target] = tmp
         return tmp
 
     def write(self, target: str | Path, write: Callable[[Path], object]) -> Path:
-        """write(tmp) fills a new temporary for `target`; returns the temporary's path."""
-        tmp = self.reserve(target)
+        """write(tmp) fills a temporary for `target` (the one reserved for it, else a new one)."""
+        target = Path(target)
+        tmp = self.unwritten.pop(target, None) or self.reserve(target)
+        self.unwritten.pop(target, None)
         try:
             write(tmp)
         except OSError as exc:
@@ -258,7 +263,7 @@ class Staging:
                     _fsync_folder(target.parent)
         except OSError as exc:
             raise output_error(exc, self.pending[0][1] if self.pending else "output") from None
-        self.made = []
+        self.made, self.unwritten = [], {}
 
     def discard(self) -> None:
         for tmp, _ in self.pending:
@@ -266,7 +271,7 @@ class Staging:
                 tmp.unlink()
             except OSError:
                 pass
-        self.pending = []
+        self.pending, self.unwritten = [], {}
         remove_folders(self.made)
         self.made = []
 

@@ -18,6 +18,8 @@ import json
 import logging
 from pathlib import Path
 
+from manifold_core.files import atomic_write
+
 INT8_DECODER = "decoder.int8.onnx"
 RECIPE = "onnxruntime dynamic quantization of the decoder MatMuls: int8 weights per output channel, uint8 activations"
 
@@ -66,13 +68,12 @@ def quantize_decoder(decoder_path: str | Path, out_path: str | Path) -> list[str
 def quantize_model_dir(model_dir: str | Path) -> dict:
     """Write decoder.int8.onnx into a model directory and note it in model.json; returns the note."""
     model_dir = Path(model_dir)
-    tmp = model_dir / f".{INT8_DECODER}.tmp"
-    kept = quantize_decoder(model_dir / "decoder.onnx", tmp)
-    tmp.replace(model_dir / INT8_DECODER)
+    kept: list[str] = []
+    atomic_write(model_dir / INT8_DECODER, lambda tmp: kept.extend(quantize_decoder(model_dir / "decoder.onnx", tmp)))
     card_path = model_dir / "model.json"
     card = json.loads(card_path.read_text())
     card["int8"] = {"decoder": INT8_DECODER, "recipe": RECIPE, "kept_fp32": kept}
-    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    atomic_write(card_path, lambda tmp: tmp.write_text(json.dumps(card, indent=2) + "\n"))
     return card["int8"]
 
 

@@ -46,10 +46,25 @@ class InferencePrecision(str, Enum):
     int8 = "int8"
 
 
-def fail(message: str, code: int = 1):
+def one_line(message: str) -> str:
+    """A message as one line: control characters (a newline in a file name) written as escapes."""
+    return message if message.isprintable() else "".join(c if c.isprintable() else ascii(c)[1:-1] for c in message)
+
+
+def warn(message: str) -> None:
+    from rich.markup import escape
+
+    console.print(f"[bold yellow]skipped:[/] {escape(one_line(message))}", highlight=False)
+
+
+def fail(message: str | UserError, code: int | None = None):
+    """Print `error: message` (one line) and exit; a UserError's kind chooses the exit status
+    (manifold_core.errors: 1 input, 2 command line, 4 output location, 5 memory, 6 model)."""
     from rich.markup import escape  # a message may hold [brackets]: a path, `pip install 'x[train]'`
 
-    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    if code is None:
+        code = getattr(message, "exit_status", 1)
+    console.print(f"[bold red]error:[/] {escape(one_line(str(message)))}", highlight=False)
     raise typer.Exit(code)
 
 
@@ -75,8 +90,8 @@ def info(
 
         try:
             config = get_preset(preset, channels)
-        except KeyError as exc:
-            fail(exc.args[0])
+        except (KeyError, ValueError) as exc:  # an unknown preset, --channels 2
+            fail(str(exc.args[0]), 2)
         result = {"preset": preset, **parameter_counts(config), "config": config.to_dict()}
     else:
         from .runtime import load_model_info
@@ -202,38 +217,52 @@ def upscale(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
 ):
-    """Render every tile again at --res with the model (onnxruntime; no torch needed)."""
+    """Render every tile again at --res with the model (onnxruntime; no torch needed).
+
+    A folder: every readable image is rendered; each file that cannot be read is named on a
+    `skipped:` line. One image, a sheet and a Tiled file are all-or-nothing. Files are written
+    under temporary names and renamed, so nothing is ever half-written.
+
+    Exit status: 0 done; 3 done, but some files were skipped; 1 an input cannot be used (nothing
+    written); 2 options that cannot work; 4 the output cannot be written there; 5 too large for
+    this machine's memory; 6 a broken model folder; 130 interrupted.
+    """
     from .runtime import TileModel, parse_resolution
     from .tiled import TILED_SUFFIXES, plan_tiled, write_tiled
-    from manifold_core.tiles import Grid, find_images
-    from .upscale import check_output, default_output, read_sheet, upscale_folder, upscale_image, upscale_sheet
+    from manifold_core.errors import EXIT_INTERRUPTED, EXIT_SKIPPED, UsageError, shown
+    from manifold_core.tiles import find_images
+    from .upscale import (NothingDone, check_output, default_output, read_sheet, sheet_grid, upscale_folder,
+                          upscale_image, upscale_sheet)
 
     files_written = None
+    restore = _terminate_as_interrupt()
     try:
-        height, width = parse_resolution(res)
+        try:
+            height, width = parse_resolution(res)
+        except UserError as exc:
+            raise UsageError(str(exc)) from None
         if not source.exists():
-            raise UserError(f"{source}: no such file or folder")
+            raise UserError(f"{shown(source)}: no such file or folder")
+        if not (source.is_file() or source.is_dir()):
+            raise UserError(f"{shown(source)}: not a regular file or folder (a FIFO or a device); give a file")
         tiled = source.suffix.lower() in TILED_SUFFIXES and source.is_file()
         if tile_size is not None and (tiled or source.is_dir()):
-            raise UserError(f"--tile-size is for one sheet image; {source} is "
-                            f"{'a folder' if source.is_dir() else 'a Tiled file, which says its own tile size'}")
+            raise UsageError(f"--tile-size is for one sheet image; {shown(source)} is "
+                             f"{'a folder' if source.is_dir() else 'a Tiled file, which says its own tile size'}")
         if tile_size is None and (margin or spacing):
-            raise UserError("--margin and --spacing describe a sheet; give its --tile-size too")
+            raise UsageError("--margin and --spacing describe a sheet; give its --tile-size too")
         if allow_outside and not tiled:
-            raise UserError("--allow-outside is for Tiled files (.tsx, .tmx)")
+            raise UsageError("--allow-outside is for Tiled files (.tsx, .tmx)")
         if tiled:
             plan = plan_tiled(source, out, height, width, allow_outside)
             total, files_written = plan.tiles, [str(p) for p in plan.files]
         elif tile_size is not None:
-            try:
-                th, tw = parse_resolution(tile_size)
-            except UserError:
-                raise UserError(f"--tile-size {tile_size!r}: give a size like 32 or WxH like 32x16") from None
+            grid = sheet_grid(tile_size, margin, spacing)
             out = out or default_output(source, height, width)
             if out.is_dir():  # a folder: the default name inside it
                 out = out / default_output(source, height, width).name
             check_output(source, out)
-            sheet = read_sheet(source, Grid(tw, th, margin, spacing))
+            sheet = read_sheet(source, grid)
             total = len(sheet.tiles)
         else:
             out = out or default_output(source, height, width)
@@ -242,7 +271,7 @@ def upscale(
             check_output(source, out)
             files = find_images(source) if source.is_dir() else [source]
             if not files:
-                raise UserError(f"{source}: no tile images in this folder")
+                raise UserError(f"{shown(source)}: no tile images in this folder")
             total = len(files)
         tile_model = TileModel.load(model, device.value, precision.value)
         with _progress(quiet or as_json) as progress:
@@ -256,18 +285,50 @@ def upscale(
                 summary = upscale_folder(tile_model, source, out, height, width, advance, files)
             else:
                 summary = upscale_image(tile_model, source, out, height, width, advance)
+    except NothingDone as exc:
+        for line in exc.skipped:
+            warn(line)
+        fail(exc)
     except UserError as exc:
-        fail(str(exc))
+        fail(exc)
+    except KeyboardInterrupt:
+        fail("interrupted; no half-written or temporary file is left (tiles already written stay)",
+             EXIT_INTERRUPTED)
+    finally:
+        restore()
+    for line in summary.skipped:
+        warn(line)
     result = {"tiles": summary.tiles, "seconds": round(summary.seconds, 3),
               "tiles_per_s": round(summary.tiles_per_s, 1), "provider": summary.provider,
               "resolution": [width, height], "output": str(summary.output)}
     if files_written is not None:
         result["files"] = files_written
+    if summary.skipped:
+        result["skipped"] = summary.skipped
     if as_json:
         print(json.dumps(result))
     else:
-        console.print(f"{summary.tiles} tiles -> {summary.output}  ({summary.seconds:.2f} s, "
-                      f"{summary.tiles_per_s:.0f} tiles/s, {summary.provider})", highlight=False, markup=False)
+        skipped = f", {len(summary.skipped)} files skipped" if summary.skipped else ""
+        console.print(one_line(f"{summary.tiles} tiles -> {summary.output}  ({summary.seconds:.2f} s, "
+                               f"{summary.tiles_per_s:.0f} tiles/s, {summary.provider}{skipped})"),
+                      highlight=False, markup=False)
+    if summary.skipped:
+        raise typer.Exit(EXIT_SKIPPED)
+
+
+def _terminate_as_interrupt():
+    """SIGTERM (an editor stopping its plugin's process) unwinds like Ctrl-C, so every temporary is
+    removed on the way out; returns the function that puts the old handler back."""
+    import signal
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except (ValueError, AttributeError, OSError):  # not the main thread, or no SIGTERM here
+        return lambda: None
+    return lambda: signal.signal(signal.SIGTERM, previous)
 
 
 @app.command()

@@ -13,7 +13,8 @@ untouched, so every tile index stays the same.
 Safety: XML is parsed with defusedxml and any DOCTYPE is refused (Tiled never writes one),
 so no entity is ever expanded or fetched. Image and tileset paths that leave the folder of
 the file naming them are refused unless `allow_outside`. Inputs are never written; outputs
-go to temporary names and are renamed only after every one of them was written.
+go to temporary names (manifold_core.files) and are renamed only after every one of them was
+written; an error or an interruption leaves none of them.
 """
 
 from __future__ import annotations
@@ -31,9 +32,11 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
 from .runtime import TileModel
-from manifold_core.errors import UserError
+from manifold_core.errors import OutputError, UsageError, UserError, shown
+from manifold_core.files import Staging
 from manifold_core.tiles import Grid, read_rgba, slice_sheet, write_png
-from .upscale import Sheet, Summary, render_sheet, resolution_tag, scale_length, scaled_grid
+from .upscale import (Sheet, Summary, check_memory, check_sheet_memory, render_memory, render_sheet,
+                      resolution_tag, scale_length, scaled_grid)
 
 TILED_SUFFIXES = (".tsx", ".tmx")
 LAYER_TAGS = ("layer", "objectgroup", "imagelayer", "group")
@@ -79,8 +82,9 @@ class TiledPlan:
 # ---------------------------------------------------------------- reading XML
 def parse_xml(path: Path, root_tag: str) -> ET.Element:
     """Parse a Tiled XML file safely: a UserError for broken XML, a DOCTYPE or entities, or the wrong root."""
-    if not path.is_file():
-        raise UserError(f"{path}: no such file")
+    if not path.is_file():  # also refuses a FIFO or a device before opening it
+        raise UserError(f"{shown(path)}: no such file" if not path.exists() else
+                        f"{shown(path)}: not a regular file; give a .tsx or .tmx file")
     parser = DefusedXMLParser(target=ET.TreeBuilder(insert_comments=True), forbid_dtd=True)
     try:
         with open(path, "rb") as stream:
@@ -88,14 +92,14 @@ def parse_xml(path: Path, root_tag: str) -> ET.Element:
                 parser.feed(block)
             root = parser.close()
     except ET.ParseError as exc:
-        raise UserError(f"{path}: broken XML, {exc}") from None
+        raise UserError(f"{shown(path)}: broken XML, {exc}") from None
     except DefusedXmlException:
-        raise UserError(f"{path}: has a DOCTYPE or entity declarations, which Tiled never writes; "
+        raise UserError(f"{shown(path)}: has a DOCTYPE or entity declarations, which Tiled never writes; "
                         f"refused (entities are never expanded or fetched)") from None
     except (OSError, UnicodeError, ValueError) as exc:
-        raise UserError(f"{path}: cannot be read as XML ({exc.__class__.__name__}: {exc})") from None
+        raise UserError(f"{shown(path)}: cannot be read as XML ({exc.__class__.__name__}: {exc})") from None
     if root.tag != root_tag:
-        raise UserError(f"{path}: not a Tiled {'tileset' if root_tag == 'tileset' else 'map'} "
+        raise UserError(f"{shown(path)}: not a Tiled {'tileset' if root_tag == 'tileset' else 'map'} "
                         f"(its root element is <{root.tag}>, not <{root_tag}>)")
     return root
 
@@ -114,6 +118,14 @@ def int_attr(elem: ET.Element, name: str, where: str, default: int | None = None
         return int(text)
     except ValueError:
         raise UserError(f"{where}: <{elem.tag} {name}=\"{text}\"> is not a whole number") from None
+
+
+def tile_size(elem: ET.Element, where: str) -> tuple[int, int]:
+    """(tilewidth, tileheight) of a <map> or <tileset>, each at least 1."""
+    tw, th = int_attr(elem, "tilewidth", where), int_attr(elem, "tileheight", where)
+    if tw < 1 or th < 1:
+        raise UserError(f"{where}: tile size {tw}x{th} must be at least 1x1")
+    return tw, th
 
 
 def number(value: float) -> str:
@@ -208,9 +220,7 @@ def safe_name(text: str) -> str:
 
 # ---------------------------------------------------------------- planning
 class Planner:
-    def __init__(self, source: Path, out_dir: Path, allow_outside: bool):
-        self.source = source
-        self.out_dir = out_dir
+    def __init__(self, source: Path, allow_outside: bool):
         self.allow_outside = allow_outside
         self.inputs: set[Path] = {source.resolve()}
         self.claimed: set[Path] = set()
@@ -222,10 +232,10 @@ class Planner:
             raise UserError(f"{where}: an <{'image' if what == 'image' else 'tileset'}> without a source path")
         path = base / ref
         if not self.allow_outside and not path.resolve().is_relative_to(base.resolve()):
-            raise UserError(f"{where}: {what} {ref!r} is outside the folder {base}; refused "
+            raise UserError(f"{where}: {what} {ref!r} is outside the folder {shown(base)}; refused "
                             f"(pass --allow-outside to read it anyway)")
         if not path.is_file():
-            raise UserError(f"{where}: {what} {ref!r} not found (looked for {path})")
+            raise UserError(f"{where}: {what} {ref!r} not found or not a regular file (looked for {shown(path)})")
         self.inputs.add(path.resolve())
         return path
 
@@ -259,9 +269,7 @@ class Planner:
 
         The new sheet image is `stem` + .png; an image collection goes into the folder `stem`.
         """
-        tw, th = int_attr(elem, "tilewidth", where), int_attr(elem, "tileheight", where)
-        if tw < 1 or th < 1:
-            raise UserError(f"{where}: tile size {tw}x{th} must be at least 1x1")
+        tw, th = tile_size(elem, where)
         new_tw, new_th = max(1, scale_length(tw, fx)), max(1, scale_length(th, fy))
         grid = Grid(tw, th, int_attr(elem, "margin", where, 0), int_attr(elem, "spacing", where, 0))
         if grid.margin < 0 or grid.spacing < 0:
@@ -330,8 +338,8 @@ class Planner:
         image.set("height", str(height))
         image.attrib.pop("trans", None)
 
-    def external_tileset(self, tsx: Path, new_tsx: Path, fx: float, fy: float) -> Path:
-        root = parse_xml(tsx, "tileset")
+    def external_tileset(self, tsx: Path, root: ET.Element, new_tsx: Path, fx: float, fy: float) -> Path:
+        """Scale a .tsx file's parsed `root` into the new tileset `new_tsx`."""
         self.tileset(root, tsx.parent, new_tsx.parent, fx, fy, str(tsx), new_tsx.with_name(new_tsx.stem))
         rebase_file_properties(root, tsx.parent, new_tsx.parent)
         self.plan.documents.append((root, new_tsx))
@@ -345,10 +353,10 @@ def output_dir(source: Path, out: Path | None) -> tuple[Path, Path | None]:
     if out.suffix.lower() == source.suffix.lower():
         return out.parent, out
     if out.suffix.lower() in TILED_SUFFIXES:
-        raise UserError(f"-o {out}: a {source.suffix} makes a {source.suffix} (and its images); "
-                        f"give a folder or a {source.suffix} file name")
+        raise UsageError(f"-o {shown(out)}: a {source.suffix} makes a {source.suffix} (and its images); "
+                         f"give a folder or a {source.suffix} file name")
     if out.exists() and not out.is_dir():
-        raise UserError(f"-o {out} is a file; give a folder, or a {source.suffix} file name")
+        raise UsageError(f"-o {shown(out)} is a file; give a folder, or a {source.suffix} file name")
     return out, None
 
 
@@ -356,25 +364,21 @@ def plan_tiled(source: Path, out: Path | None, height: int, width: int, allow_ou
     """Read and check a .tsx or .tmx and everything it uses; nothing is written."""
     suffix = source.suffix.lower()
     if suffix not in TILED_SUFFIXES:
-        raise UserError(f"{source}: not a Tiled tileset (.tsx) or map (.tmx)")
+        raise UserError(f"{shown(source)}: not a Tiled tileset (.tsx) or map (.tmx)")
     out_dir, named = output_dir(source, out)
     tag = resolution_tag(height, width)
-    planner = Planner(source, out_dir, allow_outside)
+    planner = Planner(source, allow_outside)
     if suffix == ".tsx":
         root = parse_xml(source, "tileset")
-        tw, th = int_attr(root, "tilewidth", str(source)), int_attr(root, "tileheight", str(source))
-        if tw < 1 or th < 1:
-            raise UserError(f"{source}: tile size {tw}x{th} must be at least 1x1")
+        tw, th = tile_size(root, shown(source))
         target = planner.claim(named or out_dir / f"{source.stem}-{tag}.tsx", exact=named is not None)
         planner.plan = TiledPlan(source, target)
-        planner.external_tileset(source, target, width / tw, height / th)
+        planner.external_tileset(source, root, target, width / tw, height / th)
         return check_plan(planner)
 
     root = parse_xml(source, "map")
-    where = str(source)
-    tw, th = int_attr(root, "tilewidth", where), int_attr(root, "tileheight", where)
-    if tw < 1 or th < 1:
-        raise UserError(f"{source}: tile size {tw}x{th} must be at least 1x1")
+    where = shown(source)
+    tw, th = tile_size(root, where)
     fx, fy = width / tw, height / th
     target = planner.claim(named or out_dir / f"{source.stem}-{tag}.tmx", exact=named is not None)
     planner.plan = TiledPlan(source, target)
@@ -389,7 +393,7 @@ def plan_tiled(source: Path, out: Path | None, height: int, width: int, allow_ou
         ref = tileset.get("source")
         if ref is None:  # embedded
             name = tileset.get("name") or f"tileset{index + 1}"
-            ts_where = f"{source} (tileset {name!r})"
+            ts_where = f"{where} (tileset {name!r})"
             image = tileset.find("image")
             if image is not None and image.get("source"):  # a sheet: named after its image, kept in its subfolder
                 inside = planner.inside(base, image.get("source"))
@@ -403,18 +407,17 @@ def plan_tiled(source: Path, out: Path | None, height: int, width: int, allow_ou
             planner.tileset(tileset, base, target.parent, fx, fy, ts_where, folder / f"{stem}-{new_tag}")
             continue
         if not ref.lower().endswith(".tsx"):
-            raise UserError(f"{source}: tileset {ref!r} is not a .tsx file; only XML tilesets can be upscaled "
+            raise UserError(f"{where}: tileset {ref!r} is not a .tsx file; only XML tilesets can be upscaled "
                             f"(save it as .tsx in Tiled)")
         tsx = planner.resolve_ref(base, ref, "tileset", where)
         key = tsx.resolve()
         if key not in done:
-            ts_root = parse_xml(tsx, "tileset")
-            ts_tw = int_attr(ts_root, "tilewidth", str(tsx))
-            ts_th = int_attr(ts_root, "tileheight", str(tsx))
+            ts_root = parse_xml(tsx, "tileset")  # parsed once, scaled by external_tileset
+            ts_tw, ts_th = tile_size(ts_root, shown(tsx))
             new_tag = resolution_tag(max(1, scale_length(ts_th, fy)), max(1, scale_length(ts_tw, fx)))
             inside = planner.inside(base, ref)
             folder = out_dir / inside.parent if inside else out_dir
-            new_tsx = planner.external_tileset(tsx, folder / f"{tsx.stem}-{new_tag}.tsx", fx, fy)
+            new_tsx = planner.external_tileset(tsx, ts_root, folder / f"{tsx.stem}-{new_tag}.tsx", fx, fy)
             done[key] = Path(os.path.relpath(new_tsx, target.parent)).as_posix()
         tileset.set("source", done[key])
     scale_layers(root, fx, fy, where)
@@ -433,67 +436,39 @@ def plan_tiled(source: Path, out: Path | None, height: int, width: int, allow_ou
 def check_plan(planner: Planner) -> TiledPlan:
     for path in planner.plan.files:
         if path.resolve() in planner.inputs:
-            raise UserError(f"{path} is an input; inputs are never overwritten, choose another -o")
+            raise UsageError(f"{shown(path)} is an input; inputs are never overwritten, choose another -o")
         if path.exists() and path.is_dir():
-            raise UserError(f"{path} is a folder; cannot write a file there, choose another -o")
+            raise OutputError(f"{shown(path)} is a folder; cannot write a file there, choose another -o")
     return planner.plan
 
 
 # ---------------------------------------------------------------- writing
-class Staging:
-    """Write files under temporary names; rename all of them on commit, remove them (and new folders) on error."""
-
-    def __init__(self):
-        self.pending: list[tuple[Path, Path]] = []
-        self.made: list[Path] = []
-
-    def temp(self, target: Path) -> Path:
-        missing, folder = [], target.parent
-        while not folder.exists():
-            missing.append(folder)
-            folder = folder.parent
-        for folder in reversed(missing):
-            folder.mkdir()
-            self.made.append(folder)
-        tmp = target.with_name(f".{target.stem}.{os.getpid()}.tmp{target.suffix}")
-        self.pending.append((tmp, target))
-        return tmp
-
-    def commit(self) -> None:
-        for tmp, target in self.pending:
-            os.replace(tmp, target)
-        self.pending, self.made = [], []
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        for tmp, _ in self.pending:
-            tmp.unlink(missing_ok=True)
-        for folder in reversed(self.made):
-            try:
-                folder.rmdir()
-            except OSError:
-                pass
-        return False
-
-
 def write_tiled(model: TileModel, plan: TiledPlan, advance: Callable[[int], None] = lambda n: None) -> Summary:
-    """Render every tileset of the plan and write all its files; none of them if anything fails."""
+    """Render every tileset of the plan and write all its files; none of them if anything fails.
+
+    Memory and the output locations are checked (every temporary is made) before rendering."""
     t0 = time.perf_counter()
+    for job in plan.sheets:
+        check_sheet_memory(model, job.sheet, job.height, job.width, shown(job.target))
+    groups: dict[tuple, list[ImageJob]] = {}
+    for job in plan.images:  # tiles of one size rendered at one size go together
+        groups.setdefault((job.tile.shape, job.height, job.width), []).append(job)
+    for (_, height, width), jobs in groups.items():
+        check_memory(render_memory(model, len(jobs), height, width),
+                     f"{len(jobs)} tiles of an image collection at {width}x{height}", "choose a smaller --res")
     with Staging() as staging:
+        for path in plan.files:
+            staging.reserve(path)
         for job in plan.sheets:
             image, _ = render_sheet(model, job.sheet, job.height, job.width, advance)
-            write_png(staging.temp(job.target), image)
-        groups: dict[tuple, list[ImageJob]] = {}
-        for job in plan.images:  # tiles of one size rendered at one size go together
-            groups.setdefault((job.tile.shape, job.height, job.width), []).append(job)
+            staging.write(job.target, lambda p: write_png(p, image))
+            del image
         for (_, height, width), jobs in groups.items():
             rendered = np.concatenate(list(model.render(np.stack([j.tile for j in jobs]), height, width)))
             for job, rgba in zip(jobs, rendered):
-                write_png(staging.temp(job.target), rgba)
+                staging.write(job.target, lambda p, rgba=rgba: write_png(p, rgba))
             advance(len(jobs))
         for root, target in plan.documents:
-            staging.temp(target).write_bytes(xml_bytes(root))
+            staging.write(target, lambda p, root=root: p.write_bytes(xml_bytes(root)))
         staging.commit()
     return Summary(plan.tiles, time.perf_counter() - t0, model.provider, plan.output)

@@ -1,24 +1,42 @@
 """What `manifold upscale` does with each kind of input: read tiles, render, write results.
 
-Inputs are never written to: outputs go to a new path, each file written to a temporary
-name and renamed, so an interrupted run leaves no half-written image behind.
+Inputs are never written to. Outputs go through manifold_core.files: each file is written to a
+new temporary beside it and renamed, so an interrupted run leaves no half-written image, and a
+killed run's temporaries are removed by the next run over that folder.
+
+A folder is done file by file: every readable tile is rendered and written, and each file that
+cannot be read is named in `Summary.skipped` (the CLI then exits with status 3, "done, some
+files skipped"). One image, a sheet and a Tiled file are all-or-nothing.
+
+Before anything is allocated, `check_memory` compares what the render will need (the figures
+measured for `TileModel.render`, below) with the memory this machine has free, and refuses
+with both numbers what cannot work.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from .runtime import TileModel
-from manifold_core.errors import UserError
+from .runtime import TileModel, parse_resolution
+from manifold_core.errors import TooLargeError, UsageError, UserError, shown
+from manifold_core.files import Staging, make_folder, remove_folders
 from manifold_core.tiles import Grid, find_images, read_rgba, slice_sheet, write_png
 
-FILES_PER_CHUNK = 256  # input files read, rendered and written together
+FILES_PER_CHUNK = 256  # at most this many input files read, rendered and written together
+CHUNK_BYTES = 512 << 20  # ... and fewer when their rendered outputs would need more memory than this
+MAX_TILE_ASPECT = 4  # one image is one tile, squeezed into a square: a 100000x1 strip is refused
+# Peak memory of TileModel.render, measured with the default model (hidden width 128; 1024x1024:
+# 2.2 GB for one decoder run, 2.1 KB per pixel): about 17 bytes per output pixel of a decoder run
+# per hidden unit, and about 100 bytes per output pixel of a chunk (its RGBA and float copies).
+DECODER_BYTES_PER_PIXEL_UNIT = 18
+CHUNK_BYTES_PER_PIXEL = 104
+MEMORY_RESERVE = 256 << 20  # left for Python, onnxruntime and the model
 
 
 @dataclass
@@ -27,6 +45,7 @@ class Summary:
     seconds: float
     provider: str
     output: Path
+    skipped: list[str] = field(default_factory=list)  # one line per input file not done
 
     @property
     def tiles_per_s(self) -> float:
@@ -48,51 +67,152 @@ def default_output(source: Path, height: int, width: int) -> Path:
 def check_output(source: Path, out: Path) -> None:
     src, dst = source.resolve(), out.resolve()
     if src == dst:
-        raise UserError(f"-o {out} is the input itself; inputs are never overwritten, choose another output")
+        raise UsageError(f"-o {shown(out)} is the input itself; inputs are never overwritten, choose another output")
     if source.is_dir() and dst.is_relative_to(src):
-        raise UserError(f"-o {out} is inside the input folder {source}; choose a folder outside it")
+        raise UsageError(f"-o {shown(out)} is inside the input folder {shown(source)}; choose a folder outside it")
     if source.is_dir() and dst.exists() and not dst.is_dir():
-        raise UserError(f"-o {out} is a file; give a folder for a folder of tiles")
+        raise UsageError(f"-o {shown(out)} is a file; give a folder for a folder of tiles")
 
 
-def save_atomic(path: Path, rgba: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    write_png(tmp, rgba)
-    os.replace(tmp, path)
+def read_tile(path: Path) -> np.ndarray:
+    """One image as one tile; a UserError for an unreadable file or a strip that is no tile."""
+    tile = read_rgba(path)
+    h, w = tile.shape[:2]
+    if max(h, w) > MAX_TILE_ASPECT * min(h, w):
+        raise UserError(f"{shown(path)} is {w}x{h} px, not a tile: each image is rendered as one tile and would "
+                        f"be squeezed into a square (at most {MAX_TILE_ASPECT}:1 is taken); for a sheet of tiles "
+                        f"give --tile-size")
+    return tile
+
+
+# ---------------------------------------------------------------- memory
+def available_memory() -> int | None:
+    """Bytes this process can still allocate: the system's available memory, or the cgroup's
+    (container) limit minus its use where that is lower; None where neither can be read."""
+    found = []
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    found.append(int(line.split()[1]) * 1024)
+    except (OSError, ValueError, IndexError):
+        try:
+            found.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        except (AttributeError, OSError, ValueError):
+            pass
+    for limit, usage in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+                         ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+        try:
+            text = Path(limit).read_text().strip()
+            if text != "max" and int(text) < 1 << 60:
+                found.append(int(text) - int(Path(usage).read_text()))
+            break
+        except (OSError, ValueError):
+            continue
+    return min(found) if found else None
+
+
+def gib(n: float) -> str:
+    return f"{n / (1 << 30):,.1f} GiB" if n >= 1 << 30 else f"{n / (1 << 20):,.0f} MiB"
+
+
+def _decoder_width(model: TileModel) -> int:
+    card = getattr(model, "card", None)
+    arch = getattr(card, "architecture", None) if card is not None else None
+    if arch is None:
+        arch = (getattr(model, "info", None) or {}).get("architecture", {})
+    return int(arch.get("decoder_n_hid") or 256)
+
+
+def render_memory(model: TileModel, tiles: int, height: int, width: int) -> int:
+    """Peak bytes of rendering `tiles` tiles at height x width in one chunk (see the figures above)."""
+    pixels = height * width
+    per_run = max(1, getattr(model, "pixel_budget", 4096) // pixels) * pixels
+    return per_run * _decoder_width(model) * DECODER_BYTES_PER_PIXEL_UNIT + tiles * pixels * CHUNK_BYTES_PER_PIXEL
+
+
+def tiles_per_chunk(height: int, width: int) -> int:
+    """Tiles rendered together: up to FILES_PER_CHUNK, fewer for large outputs."""
+    return int(max(1, min(FILES_PER_CHUNK, CHUNK_BYTES // (height * width * CHUNK_BYTES_PER_PIXEL))))
+
+
+def check_memory(need: int, what: str, hint: str) -> None:
+    """A TooLargeError with the figures when `need` bytes will not fit in the memory available."""
+    free = available_memory()
+    if free is not None and need + MEMORY_RESERVE > free:
+        raise TooLargeError(f"{what} needs about {gib(need)} of memory and {gib(free)} is available; {hint}")
+
+
+# ---------------------------------------------------------------- folders and single images
+class NothingDone(UserError):
+    """Every file of a folder was skipped: `skipped` has a line for each (the CLI prints them first)."""
+
+    def __init__(self, message: str, skipped: list[str]):
+        super().__init__(message)
+        self.skipped = skipped
 
 
 def upscale_folder(model: TileModel, source: Path, out: Path, height: int, width: int,
                    advance: Callable[[int], None] = lambda n: None, files: list[Path] | None = None) -> Summary:
-    """One PNG per input image, same relative name (suffix .png), into `out`."""
+    """One PNG per input image, same relative name (suffix .png), into `out`.
+
+    Every readable tile is done; a file that cannot be read is skipped and named in
+    `Summary.skipped`. Nothing readable at all: a UserError, and nothing is left behind.
+    """
     files = files if files is not None else find_images(source)
     if not files:
-        raise UserError(f"{source}: no tile images in this folder")
+        raise UserError(f"{shown(source)}: no tile images in this folder")
     targets = [out / path.relative_to(source).with_suffix(".png") for path in files]
     if len(set(targets)) < len(targets):
-        raise UserError(f"{source}: two images differ only in their suffix (e.g. a.png and a.gif); "
+        raise UserError(f"{shown(source)}: two images differ only in their suffix (e.g. a.png and a.gif); "
                         f"both would become the same .png")
+    per_chunk = tiles_per_chunk(height, width)
+    check_memory(render_memory(model, per_chunk, height, width), f"--res {width}x{height}",
+                 "choose a smaller --res")
     t0 = time.perf_counter()
-    for start in range(0, len(files), FILES_PER_CHUNK):
-        chunk = files[start:start + FILES_PER_CHUNK]
-        tiles = [read_rgba(p) for p in chunk]
-        shapes = {t.shape for t in tiles}
-        # Tiles of one size render as one batch; mixed sizes go one by one.
-        batches = [np.stack(tiles)] if len(shapes) == 1 else [t[None] for t in tiles]
-        rendered = np.concatenate([np.concatenate(list(model.render(b, height, width))) for b in batches])
-        for target, rgba in zip(targets[start:start + FILES_PER_CHUNK], rendered):
-            save_atomic(target, rgba)
-        advance(len(chunk))
-    return Summary(len(files), time.perf_counter() - t0, model.provider, out)
+    done, skipped = 0, []
+    made = make_folder(out)
+    try:
+        with Staging(durable=False) as stage:
+            stage.reserve(out / "probe")  # an output folder that cannot be written fails before any work
+            stage.discard()
+            for start in range(0, len(files), per_chunk):
+                chunk = list(zip(files[start:start + per_chunk], targets[start:start + per_chunk]))
+                by_shape: dict[tuple, list[tuple[np.ndarray, Path]]] = {}
+                for path, target in chunk:
+                    try:
+                        tile = read_tile(path)
+                    except UserError as exc:
+                        skipped.append(str(exc))
+                        continue
+                    by_shape.setdefault(tile.shape, []).append((tile, target))
+                for group in by_shape.values():  # tiles of one size render as one batch
+                    rendered = model.render(np.stack([t for t, _ in group]), height, width, chunk=per_chunk)
+                    for (_, target), rgba in zip(group, np.concatenate(list(rendered))):
+                        stage.write(target, lambda p, rgba=rgba: write_png(p, rgba))
+                stage.commit()
+                done += sum(len(g) for g in by_shape.values())
+                advance(len(chunk))
+    finally:
+        if not done:
+            remove_folders(made)
+    if not done:
+        raise NothingDone(f"{shown(source)}: none of its {len(files)} images could be read; nothing written",
+                          skipped)
+    return Summary(done, time.perf_counter() - t0, model.provider, out, skipped)
 
 
 def upscale_image(model: TileModel, source: Path, out: Path, height: int, width: int,
                   advance: Callable[[int], None] = lambda n: None) -> Summary:
     """A single tile image -> one rendered PNG."""
     t0 = time.perf_counter()
-    tile = read_rgba(source)
-    rgba = np.concatenate(list(model.render(tile[None], height, width)))[0]
-    save_atomic(out, rgba)
+    tile = read_tile(source)
+    check_memory(render_memory(model, 1, height, width), f"--res {width}x{height}", "choose a smaller --res")
+    with Staging() as stage:
+        stage.reserve(out)  # fails before rendering when `out` cannot be written
+        rgba = np.concatenate(list(model.render(tile[None], height, width, chunk=1)))[0]
+        stage.write(out, lambda p: write_png(p, rgba))
+        stage.commit()
     advance(1)
     return Summary(1, time.perf_counter() - t0, model.provider, out)
 
@@ -123,14 +243,37 @@ def scaled_grid(grid: Grid, height: int, width: int) -> Grid:
     return Grid(width, height, scale_length(grid.margin, factor), scale_length(grid.spacing, factor))
 
 
+def sheet_grid(tile_size: str, margin: int = 0, spacing: int = 0) -> Grid:
+    """--tile-size (32 or WxH), --margin and --spacing as a Grid; a UsageError for impossible values."""
+    try:
+        th, tw = parse_resolution(tile_size)
+    except UserError:
+        raise UsageError(f"--tile-size {tile_size!r}: give a size like 32 or WxH like 32x16") from None
+    if margin < 0 or spacing < 0:
+        raise UsageError(f"--margin and --spacing must be at least 0 (got {margin}, {spacing})")
+    return Grid(tw, th, margin, spacing)
+
+
 def read_sheet(source: Path, grid: Grid) -> Sheet:
     """Read and cut a sheet; a UserError naming the sizes that fit when it is not a grid of `grid`."""
-    if grid.tile_width < 1 or grid.tile_height < 1 or grid.margin < 0 or grid.spacing < 0:
-        raise UserError(f"--tile-size must be at least 1 and --margin, --spacing at least 0 "
-                        f"(got {grid.tile_width}x{grid.tile_height}, {grid.margin}, {grid.spacing})")
     image = read_rgba(source)
-    cols, rows = grid.shape(image.shape[1], image.shape[0], str(source))
-    return Sheet(slice_sheet(image, grid, str(source)), cols, rows, grid)
+    cols, rows = grid.shape(image.shape[1], image.shape[0], shown(source))
+    return Sheet(slice_sheet(image, grid, shown(source)), cols, rows, grid)
+
+
+def sheet_memory(model: TileModel, sheet: Sheet, height: int, width: int) -> tuple[int, int, int]:
+    """(bytes, width, height) of rendering `sheet` at height x width per tile: the new sheet twice
+    (the array and Pillow's copy while it encodes the PNG) and one chunk of rendered tiles."""
+    grid = scaled_grid(sheet.grid, height, width)
+    sheet_w, sheet_h = grid.extent(sheet.cols, width), grid.extent(sheet.rows, height)
+    chunk = min(len(sheet.tiles), tiles_per_chunk(height, width))
+    return 2 * 4 * sheet_w * sheet_h + render_memory(model, chunk, height, width), sheet_w, sheet_h
+
+
+def check_sheet_memory(model: TileModel, sheet: Sheet, height: int, width: int, name: str) -> None:
+    need, sheet_w, sheet_h = sheet_memory(model, sheet, height, width)
+    check_memory(need, f"{name}: its {sheet.cols}x{sheet.rows} tiles at {width}x{height} make a "
+                 f"{sheet_w:,}x{sheet_h:,} px sheet, which", "choose a smaller --res")
 
 
 def render_sheet(model: TileModel, sheet: Sheet, height: int, width: int,
@@ -139,7 +282,7 @@ def render_sheet(model: TileModel, sheet: Sheet, height: int, width: int,
     grid = scaled_grid(sheet.grid, height, width)
     out = np.zeros((grid.extent(sheet.rows, height), grid.extent(sheet.cols, width), 4), np.uint8)
     index = 0
-    for chunk in model.render(sheet.tiles, height, width):
+    for chunk in model.render(sheet.tiles, height, width, chunk=tiles_per_chunk(height, width)):
         for tile in chunk:
             x, y = grid.origin(index % sheet.cols, index // sheet.cols)
             out[y:y + height, x:x + width] = tile
@@ -152,6 +295,10 @@ def upscale_sheet(model: TileModel, sheet: Sheet, out: Path, height: int, width:
                   advance: Callable[[int], None] = lambda n: None) -> Summary:
     """A tileset sheet -> one sheet with the same grid of tiles rendered at width x height."""
     t0 = time.perf_counter()
-    image, _ = render_sheet(model, sheet, height, width, advance)
-    save_atomic(out, image)
+    check_sheet_memory(model, sheet, height, width, shown(out))
+    with Staging() as stage:
+        stage.reserve(out)  # fails before rendering when `out` cannot be written
+        image, _ = render_sheet(model, sheet, height, width, advance)
+        stage.write(out, lambda p: write_png(p, image))
+        stage.commit()
     return Summary(len(sheet.tiles), time.perf_counter() - t0, model.provider, out)

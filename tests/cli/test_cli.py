@@ -26,9 +26,12 @@ def test_info_preset_json(name):
     assert data["encoder_params"] == 1_725_264 and data["decoder_params"] == SEED_TABLE[name]
 
 
-def test_info_unknown_preset():
-    result = runner.invoke(app, ["info", "--preset", "nope"])
-    assert result.exit_code == 1 and "unknown preset" in result.output
+@pytest.mark.parametrize("args,message", [(["--preset", "nope"], "unknown preset"),
+                                          (["--preset", "seed-b8-h128", "--channels", "2"], "channels must be 1, 3 or 4")])
+def test_info_bad_preset_or_channels_is_one_usage_error(args, message):
+    result = runner.invoke(app, ["info"] + args)
+    assert result.exit_code == 2 and message in result.output  # 2: the command line cannot work
+    assert "Traceback" not in result.output and result.output.count("\n") == 1
 
 
 def test_info_model_json(tiny_model_dir):
@@ -62,15 +65,15 @@ def test_default_output_is_a_sibling_named_after_the_resolution(tmp_path, tiny_m
     assert single.exit_code == 0 and Image.open(src / "a-48.png").size == (48, 48)
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--res", "64", "-o", "{src}"], "inputs are never overwritten"),
-    (["--res", "64", "-o", "{src}/inside"], "inside the input folder"),
-    (["--res", "6x6x6"], "--res"),
-    (["--res", "64", "--model", "{src}"], "not a model directory"),
+@pytest.mark.parametrize("args,message,status", [
+    (["--res", "64", "-o", "{src}"], "inputs are never overwritten", 2),
+    (["--res", "64", "-o", "{src}/inside"], "inside the input folder", 2),
+    (["--res", "6x6x6"], "--res", 2),
+    (["--res", "64", "--model", "{src}"], "not a model directory", None),  # the model side chooses its status
 ])
-def test_upscale_errors_are_one_clear_line(tile_folder, args, message):
+def test_upscale_errors_are_one_clear_line(tile_folder, args, message, status):
     result = runner.invoke(app, ["upscale", str(tile_folder)] + [a.format(src=tile_folder) for a in args])
-    assert result.exit_code == 1
+    assert result.exit_code == status if status else result.exit_code not in (0, 3)
     assert message in result.output and "Traceback" not in result.output
 
 

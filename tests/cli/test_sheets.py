@@ -76,18 +76,20 @@ def test_non_square_tiles_and_output_path(tmp_path, tiny_model_dir):
     assert Image.open(out).size == (3 * 48 + 2 * 3, 2 * 24 + 3)
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--tile-size", 30, "--margin", 1, "--spacing", 2], "widths that fit: 128 or 160, heights that fit: 96 or 128"),
-    (["--tile-size", 32, "--spacing", 3], "widths that fit"),
-    (["--tile-size", "big"], "--tile-size 'big'"),
-    (["--margin", 1], "give its --tile-size too"),
-    (["--tile-size", 32, "-o", "{src}"], "inputs are never overwritten"),
+@pytest.mark.parametrize("args,message,status", [
+    (["--tile-size", 30, "--margin", 1, "--spacing", 2], "widths that fit: 128 or 160, heights that fit: 96 or 128", 1),
+    (["--tile-size", 32, "--spacing", 3], "widths that fit", 1),
+    (["--tile-size", "big"], "--tile-size 'big'", 2),
+    (["--tile-size", 0], "--tile-size '0'", 2),
+    (["--tile-size", 32, "--margin", -1], "at least 0", 2),
+    (["--margin", 1], "give its --tile-size too", 2),
+    (["--tile-size", 32, "-o", "{src}"], "inputs are never overwritten", 2),
 ])
-def test_bad_sheets_get_one_clear_line_and_no_output(sheet_path, tiny_model_dir, args, message):
+def test_bad_sheets_get_one_clear_line_and_no_output(sheet_path, tiny_model_dir, args, message, status):
     before = listing(sheet_path.parent)
     result = upscale(sheet_path, "--res", 64, "--model", tiny_model_dir,
                      *[str(a).format(src=sheet_path) for a in args])
-    assert result.exit_code == 1
+    assert result.exit_code == status
     assert message in result.output and "Traceback" not in result.output
     assert result.output.startswith("error: ") and result.output.count("\n") == 1
     assert listing(sheet_path.parent) == before
@@ -95,7 +97,7 @@ def test_bad_sheets_get_one_clear_line_and_no_output(sheet_path, tiny_model_dir,
 
 def test_tile_size_is_for_one_sheet_not_a_folder(tile_folder, tiny_model_dir):
     result = upscale(tile_folder, "--tile-size", 16, "--model", tiny_model_dir)
-    assert result.exit_code == 1 and "is a folder" in result.output
+    assert result.exit_code == 2 and "is a folder" in result.output
 
 
 def test_output_folder_gets_the_default_name(sheet_path, tiny_model_dir, tmp_path):

@@ -378,7 +378,7 @@ def test_a_failure_while_rendering_leaves_no_file(level, tiny_model_dir):
     plan = plan_tiled(level, None, 64, 64)
     calls = []
 
-    def failing(tiles, height, width):
+    def failing(tiles, height, width, **options):
         calls.append(len(tiles))
         if len(calls) == 2:
             raise UserError("out of memory")
@@ -393,9 +393,9 @@ def test_a_failure_while_rendering_leaves_no_file(level, tiny_model_dir):
 
 def test_inputs_are_never_overwritten(level, tiny_model_dir):
     result = upscale(level, "--res", 64, "-o", level, "--model", tiny_model_dir)
-    assert result.exit_code == 1 and "inputs are never overwritten" in result.output
+    assert result.exit_code == 2 and "inputs are never overwritten" in result.output
     tsx = level.parent / "terrain.tsx"
-    assert upscale(tsx, "--res", 64, "-o", tsx, "--model", tiny_model_dir).exit_code == 1
-    assert upscale(tsx, "--tile-size", 32, "--model", tiny_model_dir).exit_code == 1
+    assert upscale(tsx, "--res", 64, "-o", tsx, "--model", tiny_model_dir).exit_code == 2
+    assert upscale(tsx, "--tile-size", 32, "--model", tiny_model_dir).exit_code == 2
     wrong = upscale(tsx, "--res", 64, "-o", level.parent / "x.tmx", "--model", tiny_model_dir)
-    assert wrong.exit_code == 1 and "give a folder or a .tsx file name" in wrong.output
+    assert wrong.exit_code == 2 and "give a folder or a .tsx file name" in wrong.output
