@@ -16,8 +16,10 @@ CPU, not bit-exact. BENCHMARKS.md has the speed and the PSNR it costs.
 
 from __future__ import annotations
 
-import ctypes.util
+import ctypes
 import json
+import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -26,6 +28,10 @@ import numpy as np
 
 from manifold_core.errors import UserError
 from manifold_core.tiles import channels_to_rgba, is_empty, resize_tile, rgba_to_channels
+
+# onnxruntime's telemetry writes a device id and a database under ~/.cache at import unless this
+# is set first (it is read once, when onnxruntime loads); a user's own setting wins.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 DEFAULT_MODEL_DIR = Path(__file__).parent / "default_model"
 # Models shipped inside the package, selectable by name (`--model seed`); anything else is a folder.
@@ -62,8 +68,18 @@ def load_model_info(model_dir: str | Path | None = None) -> dict:
 
 
 def cuda_driver_present() -> bool:
-    """A cheap, quiet check before asking onnxruntime for CUDA (which logs errors when it fails)."""
-    return ctypes.util.find_library("cuda") is not None
+    """A cheap, quiet check before asking onnxruntime for CUDA (which logs errors when it fails).
+
+    Asks the dynamic loader for the driver library directly: ctypes.util.find_library would run
+    ldconfig and gcc on Linux for every start."""
+    names = {"win32": ("nvcuda.dll",), "linux": ("libcuda.so.1",)}.get(sys.platform, ())
+    for name in names:
+        try:
+            ctypes.CDLL(name)
+            return True
+        except OSError:
+            continue
+    return False
 
 
 def session_options():
