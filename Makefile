@@ -17,7 +17,7 @@ $(VENV)/.runtime: $(BIN)/python pyproject.toml constraints.txt
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime
-	$(PIP) -e '.[train,dev]'
+	$(PIP) -e '.[train,dev,eval]'
 	touch $@
 
 demo: $(VENV)/.runtime

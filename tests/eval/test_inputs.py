@@ -1,0 +1,44 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+from manifold_core.errors import UserError
+from manifold_core.synthetic import make_tiles
+from manifold_core.tiles import Grid
+from manifold_eval.inputs import load_tiles
+
+
+@pytest.fixture
+def sheet(tmp_path):
+    tiles = make_tiles(6, 8, seed=2)
+    image = np.concatenate([np.concatenate(list(tiles[r * 3:(r + 1) * 3]), axis=1) for r in range(2)], axis=0)
+    path = tmp_path / "sheet.png"
+    Image.fromarray(image).save(path)
+    return path, tiles
+
+
+def test_a_sheet_with_a_grid_and_a_tsx_give_the_same_tiles(sheet, tmp_path):
+    path, tiles = sheet
+    _, from_grid = load_tiles([path], Grid(8, 8))
+    tsx = tmp_path / "set.tsx"
+    tsx.write_text('<?xml version="1.0" encoding="UTF-8"?>\n'
+                   '<tileset version="1.10" name="set" tilewidth="8" tileheight="8" tilecount="6" columns="3">\n'
+                   ' <image source="sheet.png" width="24" height="16"/>\n</tileset>\n')
+    names, from_tsx = load_tiles([tsx])
+    assert len(from_grid) == len(from_tsx) == 6 and len(names) == 6
+    assert all((a == b).all() for a, b in zip(from_grid, from_tsx))
+    assert all((a == b).all() for a, b in zip(from_grid, tiles))
+
+
+def test_folder_and_limit_spread_evenly(tile_folder):
+    names, tiles = load_tiles([tile_folder])
+    assert len(tiles) == 48
+    picked, _ = load_tiles([tile_folder], limit=4)
+    assert picked == [names[i] for i in (0, 16, 31, 47)]
+
+
+def test_errors_are_user_errors(tmp_path, sheet):
+    with pytest.raises(UserError, match="no such file"):
+        load_tiles([tmp_path / "nope"])
+    with pytest.raises(UserError, match="not a grid"):
+        load_tiles([sheet[0]], Grid(7, 7))
