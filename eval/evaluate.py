@@ -102,7 +102,7 @@ def evaluate(tiles: Sequence[np.ndarray], methods: Sequence[Method], scale: floa
             result.rows.append(row)
             result.sample_outputs[degradation][method.name] = None
             row.note = method.missing() or (None if method.supports(scale) else
-                                            f"n/a at {scale:g}x: scales {', '.join(map(str, method.scales))} only")
+                                            f"does {min(method.scales)}x to {max(method.scales)}x only")
             if row.note:
                 continue
             log(f"{degradation}: {method.title(scale)}")

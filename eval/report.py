@@ -9,7 +9,7 @@ from rich.table import Table
 from .evaluate import EvalResult
 from .metrics import PSNR_CAP
 
-COLUMNS = (("psnr", "PSNR dB", "{:.2f}"), ("ssim", "SSIM", "{:.4f}"), ("alpha_psnr", "alpha PSNR dB", "{:.2f}"),
+COLUMNS = (("psnr", "PSNR", "{:.2f}"), ("ssim", "SSIM", "{:.4f}"), ("alpha_psnr", "alpha PSNR", "{:.2f}"),
            ("tiles_per_s", "tiles/s", "{:,.0f}"))
 
 
@@ -22,8 +22,8 @@ def fmt(value, pattern: str, key: str) -> str:
 
 
 def table(result: EvalResult, title: str | None = None) -> Table:
-    t = Table(title=title or f"{result.scale:g}x upscale of {result.tiles} tiles shrunk by {result.scale:g} "
-              f"({result.alpha_tiles} with transparency)", title_justify="left")
+    t = Table(title=title or f"{result.tiles} tiles ({result.alpha_tiles} with transparency) shrunk by "
+              f"{result.scale:g} and upscaled {result.scale:g}x; PSNR in dB", title_justify="left")
     t.add_column("shrunk by")
     t.add_column("method")
     for key, head, _ in COLUMNS:
@@ -38,7 +38,7 @@ def table(result: EvalResult, title: str | None = None) -> Table:
         for i, r in enumerate(rows):
             cells = [degradation if i == 0 else "", r.label]
             if r.note:
-                cells += ["n/a"] * len(COLUMNS) + [f"[dim]{escape(r.note)}[/]"]
+                cells += ["n/a"] + [""] * (len(COLUMNS) - 1) + [f"[dim]{escape(r.note)}[/]"]
             else:
                 for key, _, pattern in COLUMNS:
                     value = getattr(r, key)

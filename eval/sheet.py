@@ -31,7 +31,7 @@ def font(size: int) -> ImageFont.ImageFont:
 def checker(height: int, width: int, cell: int = 4) -> np.ndarray:
     yy, xx = np.mgrid[:height, :width]
     light = ((yy // cell + xx // cell) % 2 == 0)[..., None]
-    return np.where(light, np.array([205, 205, 205], np.float64), np.array([160, 160, 160], np.float64))
+    return np.where(light, np.array([236, 236, 236], np.float64), np.array([206, 206, 206], np.float64))
 
 
 def on_checker(tile: np.ndarray, zoom: int) -> Image.Image:
