@@ -19,6 +19,7 @@ written; an error or an interruption leaves none of them.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import time
@@ -96,7 +97,7 @@ def parse_xml(path: Path, root_tag: str) -> ET.Element:
     except DefusedXmlException:
         raise UserError(f"{shown(path)}: has a DOCTYPE or entity declarations, which Tiled never writes; "
                         f"refused (entities are never expanded or fetched)") from None
-    except (OSError, UnicodeError, ValueError) as exc:
+    except (OSError, UnicodeError, ValueError, LookupError) as exc:  # LookupError: an unknown encoding=
         raise UserError(f"{shown(path)}: cannot be read as XML ({exc.__class__.__name__}: {exc})") from None
     if root.tag != root_tag:
         raise UserError(f"{shown(path)}: not a Tiled {'tileset' if root_tag == 'tileset' else 'map'} "
@@ -140,15 +141,23 @@ def scale_attr(elem: ET.Element, name: str, factor: float, where: str, whole: bo
     if text is None or factor == 1:
         return
     try:
-        value = float(text)
+        value = finite(text)
     except ValueError:
-        raise UserError(f"{where}: <{elem.tag} {name}=\"{text}\"> is not a number") from None
+        raise UserError(f"{where}: <{elem.tag} {name}={text[:40]!r}> is not a number") from None
     elem.set(name, str(scale_length(int(value), factor)) if whole else number(value * factor))
+
+
+def finite(text: str) -> float:
+    """A number as Tiled writes one; a ValueError for text, inf and nan (which no map holds)."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return value
 
 
 def scale_points(text: str, fx: float, fy: float, where: str) -> str:
     try:
-        pairs = [tuple(float(v) for v in point.split(",")) for point in text.split()]
+        pairs = [tuple(finite(v) for v in point.split(",")) for point in text.split()]
         return " ".join(f"{number(x * fx)},{number(y * fy)}" for x, y in pairs)
     except ValueError:
         raise UserError(f"{where}: polygon points {text[:40]!r} are not 'x,y x,y ...'") from None
