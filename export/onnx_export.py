@@ -1,49 +1,48 @@
 """`manifold export`: a training run -> model directory (encoder.onnx, decoder.onnx, model.json,
-and decoder.int8.onnx for `--precision int8`, see quantize.py).
+decoder.int8.onnx for `--precision int8` (quantize.py), and weights.safetensors: the same
+function as PyTorch weights, batch-norm folded, under the model's layer names).
 
-The decoder graph renders a whole image per tile at any size:
-
-    code [batch, D], height (int64), width (int64) -> image [batch, C, height, width]
-
-Two rewrites make it cheaper than the training graph, with the same output:
-- batch-norm (eval mode: a fixed per-feature scale and shift) is folded into the first
-  linear layer of its block;
-- the first layer's code share, code @ W_code, is computed once per tile, and only the
-  position share runs per pixel (as in training; see model.ManifoldDecoder).
-The pixel grid is built inside the graph from height and width, with the coordinate
-convention of the training run baked in (pixel centres unless the run said otherwise).
+Data flow: ... -> trainer -> checkpoint -> **export** -> model directory -> runtime. Export is
+"fold batch-norm, then trace": the encoder as it is, and the decoder as the model kind's own
+`render(latent, height, width)` (model.py), with height and width as graph inputs, so the
+output size is dynamic and the pixel grid is built inside the graph with the run's coordinate
+convention. The graph contract is in manifold_core/card.py.
 """
 
 from __future__ import annotations
 
 import copy
 import datetime as dt
-import json
 import shutil
+import tempfile
 import warnings
 from pathlib import Path
 
 import torch
 import torch.nn as nn
+from safetensors.torch import save_file
 
-from manifold_train.model import ACTIVATION_MODULES, ManifoldDecoder, parameter_counts, positional_embedding
+from manifold_core.card import ModelCard
+from manifold_core.errors import OutputError
+from manifold_train.global_code import DecoderBlock
+from manifold_train.model import Autoencoder, parameter_counts
 from manifold_train.trainer import read_run
 
 from .quantize import INT8_DECODER, RECIPE, quantize_decoder
 
-FORMAT_VERSION = 1
 OPSET = 17
+WEIGHTS = "weights.safetensors"
 
 
-def fold_batch_norm(decoder: ManifoldDecoder) -> ManifoldDecoder:
-    """A copy of an eval-mode decoder whose blocks have no BatchNorm: each is folded into linear_1.
+def fold_batch_norm(model: Autoencoder) -> Autoencoder:
+    """A copy of an eval-mode model whose decoder blocks have no BatchNorm: each is folded into linear_1.
 
     norm(h) = h * s + t with s = gamma / sqrt(var + eps), t = beta - mean * s, so
     W norm(h) + b = (W * s) h + (W t + b). The residual still adds the un-normalised h.
     """
-    decoder = copy.deepcopy(decoder).eval()
-    for block in decoder.blocks:
-        if not isinstance(block.norm, nn.BatchNorm1d):
+    model = copy.deepcopy(model).eval()
+    for block in model.modules():
+        if not isinstance(block, DecoderBlock) or not isinstance(block.norm, nn.BatchNorm1d):
             continue
         bn, first = block.norm, block.layers.linear_1
         scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
@@ -52,98 +51,110 @@ def fold_batch_norm(decoder: ManifoldDecoder) -> ManifoldDecoder:
             first.bias.copy_(first.weight @ shift + first.bias)
             first.weight.mul_(scale[None, :])
         block.norm = nn.Identity()
-    return decoder
+    return model
 
 
-class DecoderGraph(nn.Module):
-    """What decoder.onnx computes: (code, height, width) -> image, pixel grid built in the graph."""
+class RenderGraph(nn.Module):
+    """What decoder.onnx computes: the kind's render, (latent, height, width) -> image."""
 
-    def __init__(self, decoder: ManifoldDecoder, convention: str = "center"):
+    def __init__(self, model: Autoencoder):
         super().__init__()
-        decoder = fold_batch_norm(decoder)
-        c = decoder.config
-        self.frequencies = c.pos_frequencies
-        self.channels = c.channels
-        self.convention = convention
-        D = c.code_size
-        self.code_in = nn.Linear(D, c.decoder_n_hid)
-        self.pos_in = nn.Linear(c.pos_embedding_size, c.decoder_n_hid, bias=False)
-        with torch.no_grad():
-            self.code_in.weight.copy_(decoder.input.weight[:, :D])
-            self.code_in.bias.copy_(decoder.input.bias)
-            self.pos_in.weight.copy_(decoder.input.weight[:, D:])
-        self.act = ACTIVATION_MODULES[c.activation]()
-        self.blocks = decoder.blocks
-        self.output = decoder.output
+        self.model = model
 
-    def axis(self, n: torch.Tensor) -> torch.Tensor:
-        i = torch.arange(n, dtype=torch.float32)
-        if self.convention == "center":  # (i + 0.5) / n * 2 - 1
-            return (i + 0.5) / n.to(torch.float32) * 2 - 1
-        # corner: linspace(-1, 1, n); n == 1 gives -1 like torch.linspace
-        return i / torch.clamp(n - 1, min=1).to(torch.float32) * 2 - 1
-
-    def forward(self, code: torch.Tensor, height: torch.Tensor, width: torch.Tensor) -> torch.Tensor:
-        y, x = self.axis(height), self.axis(width)
-        xx = x[None, :].expand(y.shape[0], x.shape[0])
-        yy = y[:, None].expand(y.shape[0], x.shape[0])
-        xy = torch.stack([xx.reshape(-1), yy.reshape(-1)], dim=-1)  # [P, 2], row-major
-        pos = self.pos_in(positional_embedding(xy, self.frequencies))  # [P, H]
-        h = self.act(self.code_in(code)[:, None, :] + pos[None])  # [B, P, H]
-        h = self.blocks(h)
-        image = torch.sigmoid(self.output(h))  # [B, P, C]
-        return image.transpose(1, 2).reshape(code.shape[0], self.channels, y.shape[0], x.shape[0])
+    def forward(self, latent: torch.Tensor, height: torch.Tensor, width: torch.Tensor) -> torch.Tensor:
+        return self.model.render(latent, height, width)
 
 
-def export_model(run_dir: str | Path, model_dir: str | Path, coordinates: str | None = None) -> dict:
-    """Write encoder.onnx, decoder.onnx and model.json for the run; returns model.json's content."""
+def trace(model: Autoencoder, folder: Path) -> None:
+    """encoder.onnx and decoder.onnx of an eval-mode, batch-norm-folded model into `folder`."""
+    c = model.config
+    image = model.export_input(c.size, c.size)
+    latent = model.encode(image).detach()
+    size = torch.tensor(c.size, dtype=torch.int64)
+    any_size = model.card()["input_size"] is None
+    image_axes = {0: "batch", 2: "in_height", 3: "in_width"} if any_size else {0: "batch"}
+    latent_axes = {0: "batch", 2: "grid_height", 3: "grid_width"} if latent.dim() == 4 else {0: "batch"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tracer's notes on int conversions; the tests compare sizes
+        torch.onnx.export(model.encoder, (image,), folder / "encoder.onnx", dynamo=False, opset_version=OPSET,
+                          input_names=["image"], output_names=[model.latent_name],
+                          dynamic_axes={"image": image_axes, model.latent_name: latent_axes})
+        torch.onnx.export(RenderGraph(model).eval(), (latent, size, size), folder / "decoder.onnx", dynamo=False,
+                          opset_version=OPSET, input_names=[model.latent_name, "height", "width"],
+                          output_names=["image"],
+                          dynamic_axes={model.latent_name: latent_axes, "image": {0: "batch", 2: "height", 3: "width"}})
+
+
+def export_model(run_dir: str | Path, model_dir: str | Path, coordinates: str | None = None) -> ModelCard:
+    """Write encoder.onnx, decoder.onnx (+ int8) and model.json for the run; returns the card.
+
+    The model is written into a new temporary folder beside `model_dir` and moved into place
+    only when everything succeeded; an existing `model_dir` is replaced only when it is itself
+    a model directory (has model.json), so export never deletes anything it did not make.
+    """
     import onnx
 
-    info, model = read_run(run_dir)
-    c = model.config
-    convention = coordinates or info.get("coordinates", "center")
     model_dir = Path(model_dir)
-    tmp = model_dir.with_name(f".{model_dir.name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-
-    image = torch.rand(2, c.channels, c.size, c.size)
-    code = model.encoder(image).detach()
-    size = torch.tensor(c.size, dtype=torch.int64)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the tracer's notes on int conversions; verified below
-        torch.onnx.export(model.encoder, (image,), tmp / "encoder.onnx", dynamo=False, opset_version=OPSET,
-                          input_names=["image"], output_names=["code"],
-                          dynamic_axes={"image": {0: "batch"}, "code": {0: "batch"}})
-        torch.onnx.export(DecoderGraph(model.decoder, convention).eval(), (code, size, size),
-                          tmp / "decoder.onnx", dynamo=False, opset_version=OPSET,
-                          input_names=["code", "height", "width"], output_names=["image"],
-                          dynamic_axes={"code": {0: "batch"}, "image": {0: "batch", 2: "height", 3: "width"}})
-    for name in ("encoder.onnx", "decoder.onnx"):
-        onnx.checker.check_model(onnx.load(tmp / name), full_check=True)
-    kept_fp32 = quantize_decoder(tmp / "decoder.onnx", tmp / INT8_DECODER)  # the opt-in --precision int8 path
-
-    train_cfg = info.get("train", {})
-    card = {
-        "format_version": FORMAT_VERSION,
-        "channels": c.channels,
-        "input_size": c.size,
-        "code_size": c.code_size,
-        "coordinates": convention,
-        "preset": info.get("preset", ""),
-        "architecture": c.to_dict(),
-        "parameters": parameter_counts(c),
-        "trained_on": {"data": [Path(d).name for d in train_cfg.get("data", [])], "tiles": info.get("data", {}),
-                       "tile_size": train_cfg.get("tile_size"), "inputs": info["progress"]["inputs"],
-                       "wall_s": info["progress"]["wall_s"], "device": train_cfg.get("device"),
-                       "batch_size": train_cfg.get("batch_size"), "lr": train_cfg.get("lr"),
-                       "std_mean_factor": train_cfg.get("std_mean_factor"), "seed": train_cfg.get("seed")},
-        "metrics": {"val_mse": info["progress"]["val_mse"]},
-        "int8": {"decoder": INT8_DECODER, "recipe": RECIPE, "kept_fp32": kept_fp32},
-        "exported": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-    }
-    (tmp / "model.json").write_text(json.dumps(card, indent=2) + "\n")
-    if model_dir.exists():
-        shutil.rmtree(model_dir)
-    tmp.rename(model_dir)
+    check_model_target(run_dir, model_dir)
+    info, model = read_run(run_dir, coordinates)
+    model = fold_batch_norm(model)
+    c = model.config
+    model_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{model_dir.name}.manifold-tmp-", dir=model_dir.parent))
+    try:
+        trace(model, tmp)
+        # the exported function as PyTorch weights, under the model's own layer names (batch-norm folded):
+        # for the bench's eager anchor, fine-tuning, or reading a layer without parsing ONNX
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, tmp / WEIGHTS)
+        for name in ("encoder.onnx", "decoder.onnx"):
+            onnx.checker.check_model(onnx.load(tmp / name), full_check=True)
+        kept_fp32 = quantize_decoder(tmp / "decoder.onnx", tmp / INT8_DECODER)  # the opt-in --precision int8 path
+        train_cfg = info.get("train", {})
+        progress = info["progress"]
+        card = ModelCard(
+            decoder=model.kind, channels=c.channels, coordinates=model_coordinates(model), preset=info.get("preset", ""),
+            architecture=c.to_dict(), parameters=parameter_counts(c), **model.card(),
+            trained_on={"data": [Path(d).name for d in train_cfg.get("data", [])], "tiles": info.get("data", {}),
+                        "tile_size": train_cfg.get("tile_size"), "inputs": progress["inputs"],
+                        "wall_s": progress["wall_s"], "device": train_cfg.get("device"),
+                        "batch_size": train_cfg.get("batch_size"), "lr": train_cfg.get("lr"),
+                        "std_mean_factor": train_cfg.get("std_mean_factor"), "seed": train_cfg.get("seed"),
+                        "precision": train_cfg.get("precision")},
+            metrics={"val_mse": progress["val_mse"]},
+            int8={"decoder": INT8_DECODER, "recipe": RECIPE, "kept_fp32": kept_fp32},
+            exported=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        )
+        card.write(tmp)
+        swap_into_place(tmp, model_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     return card
+
+
+def model_coordinates(model: Autoencoder) -> str:
+    return getattr(model, "coordinates", "center")
+
+
+def check_model_target(run_dir: str | Path, model_dir: Path) -> None:
+    """Refuse a target export would have to delete something it did not make to write."""
+    run, target = Path(run_dir).resolve(), model_dir.resolve()
+    if target == run or run.is_relative_to(target):
+        raise OutputError(f"-o {model_dir}: that would replace the run itself; choose a new folder for the model")
+    if target.exists() and not target.is_dir():
+        raise OutputError(f"-o {model_dir} is a file; give a folder for the model")
+    if target.is_dir() and any(target.iterdir()) and not (target / "model.json").is_file():
+        raise OutputError(f"-o {model_dir}: a folder with other files in it, not a model directory; "
+                        f"choose a new or empty folder (export replaces only an earlier model directory)")
+
+
+def swap_into_place(tmp: Path, model_dir: Path) -> None:
+    """Move the finished folder to `model_dir`; an earlier model directory there is removed after."""
+    check_model_target(tmp, model_dir)  # the target may have changed while we traced
+    if model_dir.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{model_dir.name}.manifold-old-", dir=model_dir.parent))
+        model_dir.rename(old / model_dir.name)
+        tmp.rename(model_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        tmp.rename(model_dir)

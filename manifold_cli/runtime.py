@@ -1,10 +1,16 @@
 """Render tiles with an exported model: numpy + onnxruntime, no torch.
 
-One API for every caller (CLI, plugins through the CLI, tests, benchmark):
+Data flow: ... -> export -> model directory -> **runtime** -> CLI / plugins. One API for every
+caller (CLI, plugins through the CLI, tests, benchmark, eval):
 
-    model = TileModel.load()              # the embedded default model, or TileModel.load(dir)
-    for rgba in model.render(tiles, 64, 64):   # tiles: [N, h, w, 4] uint8, any tile size
+    model = TileModel.load()              # the embedded default model, TileModel.load("seed"), or a folder
+    for rgba in model.render(tiles, 64, 64):   # tiles: [N, h, w, 4] uint8, one tile size per call
         ...                               # [n, 64, 64, 4] uint8, chunk by chunk
+
+The model kind (model.json's `decoder`) changes only how a tile is fed to the encoder: the
+global kind resamples every tile to its input size; the local kind takes the tile as it is,
+padded by `pad` pixels whose edges are clamped or wrapped (`edges`). Both graphs are then
+run the same way (the contract is in manifold_core/card.py).
 
 Work is cut into chunks of about `pixel_budget` output pixels, so a 10,000-tile input never
 holds more than one chunk of decoded tiles, and a chunk's activations stay near the cache.
@@ -17,7 +23,6 @@ CPU, not bit-exact. BENCHMARKS.md has the speed and the PSNR it costs.
 from __future__ import annotations
 
 import ctypes
-import json
 import os
 import sys
 from dataclasses import dataclass
@@ -26,21 +31,24 @@ from typing import Iterator
 
 import numpy as np
 
-from manifold_core.errors import UserError
+from manifold_core.card import ModelCard, read_card
+from manifold_core.errors import ModelError, UsageError, UserError
 from manifold_core.tiles import channels_to_rgba, is_empty, resize_tile, rgba_to_channels
 
 # onnxruntime's telemetry writes a device id and a database under ~/.cache at import unless this
 # is set first (it is read once, when onnxruntime loads); a user's own setting wins.
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
-DEFAULT_MODEL_DIR = Path(__file__).parent / "default_model"
+PACKAGE_DIR = Path(__file__).parent
+DEFAULT_MODEL_DIR = PACKAGE_DIR / "default_model"
 # Models shipped inside the package, selectable by name (`--model seed`); anything else is a folder.
-EMBEDDED_MODELS = {"default": DEFAULT_MODEL_DIR}
-FORMAT_VERSION = 1
+EMBEDDED_MODELS = {"default": DEFAULT_MODEL_DIR, "seed": PACKAGE_DIR / "seed_model"}
 DEFAULT_PIXEL_BUDGET = 4096  # output pixels per decoder run, tuned by `manifold bench` (BENCHMARKS.md)
 ENCODE_BATCH = 32  # tiles per encoder run: its activations for 256 tiles alone took ~400 MB (BENCHMARKS.md)
 PRECISIONS = ("fp32", "int8")
 DECODER_FILES = {"fp32": "decoder.onnx", "int8": "decoder.int8.onnx"}
+EDGES = ("clamp", "wrap", "auto")  # how the local kind sees beyond a tile's border
+NUMPY_PAD = {"clamp": "edge", "wrap": "wrap"}
 
 
 def resolve_model(model: str | Path | None = None) -> Path:
@@ -53,18 +61,33 @@ def resolve_model(model: str | Path | None = None) -> Path:
 
 
 def load_model_info(model_dir: str | Path | None = None) -> dict:
+    """model.json of a model (checked), as a dict; see manifold_core.card for the fields."""
+    import dataclasses
+
+    return dataclasses.asdict(load_card(model_dir))
+
+
+def load_card(model_dir: str | Path | None = None) -> ModelCard:
     model_dir = resolve_model(model_dir)
-    card = model_dir / "model.json"
-    if not card.exists():
-        raise UserError(f"{model_dir}: not a model directory (no model.json); make one with `manifold export`")
-    info = json.loads(card.read_text())
-    if info.get("format_version") != FORMAT_VERSION:
-        raise UserError(f"{model_dir}: model format {info.get('format_version')} is not {FORMAT_VERSION}; "
-                        f"export it again with this version of manifold")
+    if not model_dir.is_dir():
+        names = ", ".join(EMBEDDED_MODELS)
+        raise ModelError(f"--model {model_dir}: no such model folder (or name: {names})")
+    card = read_card(model_dir)
     for name in ("encoder.onnx", "decoder.onnx"):
-        if not (model_dir / name).exists():
-            raise UserError(f"{model_dir}: {name} is missing; export the model again")
-    return info
+        if not (model_dir / name).is_file():
+            raise ModelError(f"{model_dir}: {name} is missing; export the model again")
+    return card
+
+
+def seamless(tile: np.ndarray) -> bool:
+    """Does an RGBA tile [h, w, 4] tile seamlessly? Its wrap-around seams (last column against the
+    first, last row against the first) differ no more than neighbouring columns and rows inside it."""
+    t = tile.astype(np.float32)
+    if min(t.shape[:2]) < 4:
+        return False
+    inside_x, seam_x = np.abs(np.diff(t, axis=1)).mean(), np.abs(t[:, 0] - t[:, -1]).mean()
+    inside_y, seam_y = np.abs(np.diff(t, axis=0)).mean(), np.abs(t[0] - t[-1]).mean()
+    return bool(seam_x <= 1.5 * inside_x + 1 and seam_y <= 1.5 * inside_y + 1)
 
 
 def cuda_driver_present() -> bool:
@@ -99,13 +122,13 @@ def make_sessions(model_dir: Path, device: str, precision: str = "fp32"):
     import onnxruntime as ort
 
     if precision not in PRECISIONS:
-        raise UserError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        raise UsageError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     decoder = model_dir / DECODER_FILES[precision]
     if not decoder.exists():
-        raise UserError(f"{model_dir}: no {decoder.name} for --precision {precision}; export the model again "
+        raise ModelError(f"{model_dir}: no {decoder.name} for --precision {precision}; export the model again "
                         f"(`manifold export` writes it) or add it with `python -m manifold_export.quantize {model_dir}`")
     if precision == "int8" and device == "cuda":
-        raise UserError("--precision int8 runs on the CPU; use --device cpu (or auto), or fp32 on the GPU")
+        raise UsageError("--precision int8 runs on the CPU; use --device cpu (or auto), or fp32 on the GPU")
     if precision == "int8":
         device = "cpu"
     ort.set_default_logger_severity(3)
@@ -124,13 +147,19 @@ def make_sessions(model_dir: Path, device: str, precision: str = "fp32"):
     if device == "cuda":
         raise UserError("--device cuda: onnxruntime cannot use CUDA here (needs onnxruntime-gpu, an NVIDIA "
                         "driver and CUDA 12 libraries); use --device auto or cpu")
-    sessions = [ort.InferenceSession(p, session_options(), providers=["CPUExecutionProvider"]) for p in paths]
+    sessions = []
+    for path in paths:
+        try:
+            sessions.append(ort.InferenceSession(path, session_options(), providers=["CPUExecutionProvider"]))
+        except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own types for a damaged graph
+            raise ModelError(f"{path}: onnxruntime cannot load it ({exc.__class__.__name__}); the model folder is "
+                             f"damaged: export the model again") from None
     return (*sessions, "CPUExecutionProvider")
 
 
 @dataclass
 class TileModel:
-    info: dict
+    card: ModelCard
     encoder: object
     decoder: object
     provider: str
@@ -140,45 +169,81 @@ class TileModel:
     @classmethod
     def load(cls, model_dir: str | Path | None = None, device: str = "auto", precision: str = "fp32") -> "TileModel":
         model_dir = resolve_model(model_dir)
-        info = load_model_info(model_dir)
-        return cls(info, *make_sessions(model_dir, device, precision), precision=precision)
+        card = load_card(model_dir)
+        model = cls(card, *make_sessions(model_dir, device, precision), precision=precision)
+        model.check_graphs(model_dir)
+        return model
+
+    def check_graphs(self, model_dir: Path) -> None:
+        """The graphs are the ones model.json describes (a swapped or foreign .onnx is refused)."""
+        enc_in, dec_in = self.encoder.get_inputs(), self.decoder.get_inputs()
+        shape = enc_in[0].shape
+        expect_size = self.card.input_size
+        out_channels = self.decoder.get_outputs()[0].shape[1]
+        latent_out, latent_in = self.encoder.get_outputs()[0].shape, dec_in[0].shape
+        ok = (len(enc_in) == 1 and len(shape) == 4 and shape[1] == self.card.channels
+              and (expect_size is None or tuple(shape[2:]) == (expect_size, expect_size))
+              and [i.name for i in dec_in][1:] == ["height", "width"]
+              and (out_channels == self.card.channels or isinstance(out_channels, str))
+              and len(latent_out) == len(latent_in) and latent_out[1] == latent_in[1])
+        if not ok:
+            raise ModelError(f"{model_dir}: encoder.onnx/decoder.onnx do not match model.json ({self.card.decoder} "
+                            f"model, {self.card.channels} channels); export the model again")
+        self.latent_name = dec_in[0].name
+
+    @property
+    def info(self) -> dict:
+        import dataclasses
+
+        return dataclasses.asdict(self.card)
 
     @property
     def channels(self) -> int:
-        return self.info["channels"]
+        return self.card.channels
 
-    @property
-    def size(self) -> int:
-        return self.info["input_size"]
+    def encoder_input(self, tiles: np.ndarray, edges: str = "clamp") -> np.ndarray:
+        """RGBA tiles [N, h, w, 4] -> the encoder's input [N, C, H, W] uint8: resampled to the input
+        size (global kind) or padded by `pad` pixels, clamped or wrapped (local kind)."""
+        if self.card.input_size:
+            tiles = np.stack([resize_tile(t, self.card.input_size) for t in tiles])
+        x = rgba_to_channels(tiles, self.channels)
+        if self.card.pad:
+            p = self.card.pad
+            modes = [NUMPY_PAD["wrap" if edges == "auto" and seamless(t) else "clamp" if edges == "auto" else edges]
+                     for t in tiles]
+            x = np.stack([np.pad(t, ((0, 0), (p, p), (p, p)), mode=m) for t, m in zip(x, modes)])
+        return x
 
-    def encode(self, tiles: np.ndarray) -> np.ndarray:
-        """[N, C, S, S] uint8 in the model's channels -> codes [N, D] float32, ENCODE_BATCH tiles per run."""
-        if not len(tiles):
-            return np.zeros((0, self.info["code_size"]), np.float32)
-        return np.concatenate([self.encoder.run(None, {"image": tiles[i:i + ENCODE_BATCH].astype(np.float32) / 255})[0]
-                               for i in range(0, len(tiles), ENCODE_BATCH)])
+    def encode(self, x: np.ndarray) -> np.ndarray:
+        """Encoder input [N, C, H, W] uint8 -> latents [N, ...] float32, ENCODE_BATCH tiles per run."""
+        return np.concatenate([self.encoder.run(None, {"image": x[i:i + ENCODE_BATCH].astype(np.float32) / 255})[0]
+                               for i in range(0, len(x), ENCODE_BATCH)])
 
-    def decode(self, codes: np.ndarray, height: int, width: int) -> np.ndarray:
-        """[N, D] -> [N, C, height, width] float32 in [0, 1], one decoder run per chunk of tiles."""
+    def decode(self, latents: np.ndarray, height: int, width: int) -> np.ndarray:
+        """[N, ...] -> [N, C, height, width] float32 in [0, 1], one decoder run per chunk of tiles."""
         per_run = max(1, self.pixel_budget // (height * width))
         h, w = np.array(height, np.int64), np.array(width, np.int64)
-        return np.concatenate([self.decoder.run(None, {"code": codes[i:i + per_run], "height": h, "width": w})[0]
-                               for i in range(0, len(codes), per_run)]) if len(codes) else \
-            np.zeros((0, self.channels, height, width), np.float32)
+        return np.concatenate([self.decoder.run(None, {self.latent_name: latents[i:i + per_run], "height": h,
+                                                       "width": w})[0]
+                               for i in range(0, len(latents), per_run)])
 
-    def render(self, tiles: np.ndarray, height: int, width: int, chunk: int = 256) -> Iterator[np.ndarray]:
-        """RGBA tiles [N, h, w, 4] uint8 (any h, w) -> chunks of [n, height, width, 4] uint8, in order.
+    def render(self, tiles: np.ndarray, height: int, width: int, chunk: int = 256,
+               edges: str = "clamp") -> Iterator[np.ndarray]:
+        """RGBA tiles [N, h, w, 4] uint8 (one size per call) -> chunks of [n, height, width, 4] uint8, in order.
 
         Fully transparent tiles stay fully transparent (and cost nothing). A model without an
-        alpha channel gets the tile's own alpha, scaled with nearest neighbour.
+        alpha channel gets the tile's own alpha, scaled with nearest neighbour. `edges` (local
+        kind): "clamp" repeats the border pixels outward, "wrap" continues from the opposite
+        side (a seamless tile stays seamless), "auto" wraps the tiles that are seamless.
         """
+        if edges not in EDGES:
+            raise UsageError(f"--edges must be one of {', '.join(EDGES)}, got {edges!r}")
         for start in range(0, len(tiles), chunk):
             part = tiles[start:start + chunk]
             out = np.zeros((len(part), height, width, 4), np.uint8)
             keep = ~is_empty(part)
             if keep.any():
-                sized = np.stack([resize_tile(t, self.size) for t in part[keep]])
-                images = self.decode(self.encode(rgba_to_channels(sized, self.channels)), height, width)
+                images = self.decode(self.encode(self.encoder_input(part[keep], edges)), height, width)
                 alpha = None
                 if self.channels < 4:
                     alpha = np.stack([nearest(t[..., 3], height, width) for t in part[keep]])

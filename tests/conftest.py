@@ -10,7 +10,7 @@ from PIL import Image
 
 from manifold_core.synthetic import make_tiles
 
-# The seed log's table (DESIGN.md): every preset must reproduce it exactly.
+# The seed log's table (docs/ARCHITECTURE.md): every seed preset must reproduce it exactly.
 SEED_TABLE = {
     "seed-b4-h64": 42_497,
     "seed-b8-h128": 283_649,
@@ -36,8 +36,17 @@ def tile_folder(tmp_path_factory) -> Path:
 def tiny_config(**changes):
     from manifold_train.config import ModelConfig
 
-    base = dict(channels=4, size=16, code_size=16, vocab_size=8, n_hid=8, group_count=3,
+    base = dict(channels=4, size=16, code_size=16, latent_channels=8, n_hid=8, group_count=3,
                 decoder_n_hid=16, decoder_n_blk=2, decoder_n_layer=1)
+    base.update(changes)
+    return ModelConfig(**base)
+
+
+def tiny_local_config(**changes):
+    from manifold_train.config import ModelConfig
+
+    base = dict(decoder="local", channels=4, size=16, local_width=8, local_blocks=1, local_latent=16,
+                local_layers=1, local_pad=5)
     base.update(changes)
     return ModelConfig(**base)
 
@@ -61,6 +70,27 @@ def tiny_model_dir(tmp_path_factory, tiny_run) -> Path:
 
     out = tmp_path_factory.mktemp("model") / "model"
     export_model(tiny_run, out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_local_run(tmp_path_factory, tile_folder) -> Path:
+    """A tiny local-kind model trained briefly on the procedural tiles."""
+    from manifold_train.trainer import TrainConfig, train
+
+    out = tmp_path_factory.mktemp("local-run")
+    train(TrainConfig(data=[str(tile_folder)], out=str(out), model=tiny_local_config(), max_inputs=2048,
+                      batch_size=16, lr=3e-3, val_percent=20, eval_every=1024, threads=1, precision="fp32",
+                      channels_last=False), show_progress=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_local_model_dir(tmp_path_factory, tiny_local_run) -> Path:
+    from manifold_export.onnx_export import export_model
+
+    out = tmp_path_factory.mktemp("local-model") / "model"
+    export_model(tiny_local_run, out)
     return out
 
 

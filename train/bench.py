@@ -23,8 +23,11 @@ import torch
 import torch.nn as nn
 
 from .config import ModelConfig, preset
-from .model import ACTIVATION_MODULES, Autoencoder, Encoder, grid_positions, positional_embedding
-from .trainer import TrainConfig, make_step
+from .config import TrainConfig
+from .global_code import Encoder, positional_embedding
+from .model import ACTIVATION_MODULES, grid_positions
+from .registry import build_model
+from .trainer import make_step
 
 
 # ---------------------------------------------------------------- inference anchor
@@ -141,7 +144,7 @@ def make_stepper(levers: dict, train_tiles: torch.Tensor, model: ModelConfig | N
     cfg = TrainConfig(data=[], out="", model=model or preset("seed-b8-h128", 4), batch_size=batch_size, seed=seed,
                       **{**PLAIN, **levers})
     torch.manual_seed(seed)
-    model = Autoencoder(cfg.model)
+    model = build_model(cfg.model)
     model.train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     generator = torch.Generator().manual_seed(seed)

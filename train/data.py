@@ -1,5 +1,7 @@
 """The tile dataset: read once into one uint8 tensor, split by content, augment on the fly.
 
+Data flow: tiles (manifold_core.tiles) -> **dataset** -> model -> trainer.
+
 No PIL work inside the training loop: `load_tileset` decodes every image up front
 (a few thousand 32x32 tiles are a few MB), and `augment` works on whole batches of tensors.
 """
@@ -27,16 +29,32 @@ def content_hash(tile: np.ndarray) -> str:
     return hashlib.sha1(tile.tobytes()).hexdigest()
 
 
+def crops(tile: np.ndarray, size: int) -> list[np.ndarray]:
+    """The size x size squares a tile is made of, row by row; none when it is smaller."""
+    h, w = tile.shape[:2]
+    return [tile[y:y + size, x:x + size] for y in range(0, h - size + 1, size) for x in range(0, w - size + 1, size)]
+
+
 def load_tileset(inputs: list[str | Path], channels: int, size: int, grid: Grid | None = None,
-                 val_percent: int = 10) -> TileSet:
+                 val_percent: int = 10, resample: bool = True) -> TileSet:
     """Tiles from files, folders or sheets -> deduplicated train/validation tensors.
 
+    resample: every tile is resized to size x size (the global kind's encoder input); without
+    it tiles keep their pixels (the local kind learns to upscale real pixels): larger tiles are
+    cut into size x size squares and smaller ones are left out (counted as too_small).
     Fully transparent tiles and exact duplicates (after conversion) are dropped. A tile goes
     to validation when its content hash falls in the first `val_percent` of 100 buckets, so
     the split never depends on file order or on which other tiles are present.
     """
     names, tiles = collect_tiles(inputs, grid)
-    rgba = np.stack([resize_tile(t, size) for t in tiles]) if tiles else np.zeros((0, size, size, 4), np.uint8)
+    too_small = 0
+    if resample:
+        tiles = [resize_tile(t, size) for t in tiles]
+    else:
+        squares = [crops(t, size) for t in tiles]
+        too_small = sum(not s for s in squares)
+        tiles = [c for s in squares for c in s]
+    rgba = np.stack(tiles) if tiles else np.zeros((0, size, size, 4), np.uint8)
     empty = is_empty(rgba)
     data = rgba_to_channels(rgba[~empty], channels)
     seen, train, val = set(), [], []
@@ -47,7 +65,7 @@ def load_tileset(inputs: list[str | Path], channels: int, size: int, grid: Grid 
         seen.add(digest)
         (val if int(digest[:8], 16) % 100 < val_percent else train).append(tile)
     stats = {"found": len(names), "empty": int(empty.sum()), "duplicates": int((~empty).sum()) - len(seen),
-             "train": len(train), "val": len(val)}
+             "too_small": too_small, "train": len(train), "val": len(val)}
     stack = lambda xs: torch.from_numpy(np.stack(xs)) if xs else torch.zeros((0, channels, size, size), dtype=torch.uint8)  # noqa: E731
     return TileSet(stack(train), stack(val), stats)
 

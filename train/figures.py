@@ -1,4 +1,4 @@
-"""The seed log's figures: loss curves over inputs, and validation reconstructions."""
+"""A run's figures (written by the trainer at the end): loss curves over inputs, and validation previews."""
 
 from __future__ import annotations
 
@@ -50,27 +50,24 @@ def to_display(image: np.ndarray) -> np.ndarray:
 
 
 @torch.no_grad()
-def plot_repros(model, tiles: torch.Tensor, out_png: str | Path, convention: str = "center", count: int = 8) -> None:
-    """Rows of validation tiles: original | reconstruction | reconstruction rendered at 2x."""
+def plot_repros(model, tiles: torch.Tensor, out_png: str | Path, count: int = 8) -> None:
+    """Rows of validation tiles, one column per picture the model kind previews (`preview`):
+    original | reconstruction | rendered at 2x for the global kind; original | 2x from shrunk
+    tiles | rendered at 2x for the local kind."""
     model.eval()
     tiles = tiles[:count].float().cpu() / 255
     model = model.cpu()
-    code = model.encoder(tiles)
-    size = tiles.shape[-1]
-    recon = model.decoder.render(code, size, size, convention).numpy()
-    recon2 = model.decoder.render(code, 2 * size, 2 * size, convention).numpy()
+    columns = [(label, images.numpy()) for label, images in model.preview(tiles)]
     n = len(tiles)
-    fig, axes = plt.subplots(n, 3, figsize=(6, 2 * n), dpi=110, squeeze=False)
+    fig, axes = plt.subplots(n, len(columns), figsize=(2 * len(columns), 2 * n), dpi=110, squeeze=False)
     for i in range(n):
-        for j, (img, label) in enumerate([(tiles[i].numpy(), f"original {size}px"),
-                                          (recon[i], f"reconstruction {size}px"),
-                                          (recon2[i], f"rendered {2 * size}px")]):
+        for j, (label, images) in enumerate(columns):
             ax = axes[i, j]
-            ax.imshow(to_display(img), interpolation="nearest")
+            ax.imshow(to_display(images[i]), interpolation="nearest")
             ax.set_xticks([])
             ax.set_yticks([])
             if i == 0:
-                ax.set_title(label, fontsize=9)
+                ax.set_title(label, fontsize=8)
     fig.tight_layout()
     fig.savefig(out_png)
     plt.close(fig)

@@ -1,19 +1,23 @@
-"""The seed's autoencoder: a small DALL-E encoder and an implicit "manifold" decoder.
+"""What every model kind shares: the coordinate convention, the interface, and the blocks.
 
-    tile [B, C, S, S] in [0, 1] --encoder--> code [B, D] --decoder(code, x, y)--> colour
+Data flow: tiles -> dataset -> config -> **model** -> trainer -> export -> runtime. A model
+kind (registry.py) is one `Autoencoder` subclass that owns
 
-Layers are named after the diagram (`encoder.group_2.block_1.res_path.conv_3`), so a
-checkpoint reads like DESIGN.md. Every hyper-parameter lives in `ModelConfig`.
+    encode(image)                 the encoder's latent: a code per tile, or a feature grid
+    render(latent, height, width) the whole image at any size; exportable (height and width may
+                                  be 0-d int64 tensors: export traces this method as decoder.onnx)
+    training_query(...)           what the trainer samples: encoder input, query points, targets
+    forward(*inputs)              the training forward pass on those inputs: (colours, code or None)
+    export_input(...)             the example encoder input export traces
+    flops(...)                    multiply-adds x 2 of encoder and decoder, counted from the layers
+
+so the trainer, the exporter and the bench never branch on the kind.
 """
 
 from __future__ import annotations
 
-import math
-from collections import OrderedDict
-
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from .config import ModelConfig
 
@@ -28,180 +32,86 @@ ACTIVATION_MODULES = {"gelu": nn.GELU, "relu": nn.ReLU, "silu": nn.SiLU}
 COORDINATES = ("center", "corner")
 
 
-def pixel_coordinates(n: int, convention: str = "center", device=None) -> torch.Tensor:
+def pixel_axis(n, convention: str = "center", device=None) -> torch.Tensor:
+    """The n pixel coordinates along one axis; n may be an int or a 0-d int64 tensor (traced by export)."""
+    i = torch.arange(n, device=device, dtype=torch.float32)
+    n = torch.as_tensor(n, device=device).to(torch.float32)
     if convention == "center":
-        return (torch.arange(n, device=device, dtype=torch.float32) + 0.5) / n * 2 - 1
-    if convention == "corner":
-        return torch.linspace(-1, 1, n, device=device)
+        return (i + 0.5) / n * 2 - 1
+    if convention == "corner":  # n == 1 gives -1, like torch.linspace
+        return i / torch.clamp(n - 1, min=1) * 2 - 1
     raise ValueError(f"coordinate convention must be one of {COORDINATES}, got {convention!r}")
 
 
-def grid_positions(height: int, width: int, convention: str = "center", device=None) -> torch.Tensor:
+def pixel_coordinates(n: int, convention: str = "center", device=None) -> torch.Tensor:
+    return pixel_axis(n, convention, device)
+
+
+def grid_positions(height, width, convention: str = "center", device=None) -> torch.Tensor:
     """(x, y) of every pixel, row-major: [height * width, 2]; x runs along a row."""
-    y = pixel_coordinates(height, convention, device)
-    x = pixel_coordinates(width, convention, device)
-    yy, xx = torch.meshgrid(y, x, indexing="ij")
+    y = pixel_axis(height, convention, device)
+    x = pixel_axis(width, convention, device)
+    xx = x[None, :].expand(y.shape[0], x.shape[0])
+    yy = y[:, None].expand(y.shape[0], x.shape[0])
     return torch.stack([xx.reshape(-1), yy.reshape(-1)], dim=-1)
 
 
-def positional_embedding(xy: torch.Tensor, frequencies: tuple[float, ...]) -> torch.Tensor:
-    """[..., 2] -> [..., 2 + 4 * len(frequencies)]: x, y, then sin(fx), sin(fy), cos(fx), cos(fy) per f."""
-    parts = [xy]
-    for f in frequencies:
-        parts += [torch.sin(f * xy), torch.cos(f * xy)]
-    return torch.cat(parts, dim=-1)
+def to_image(colours: torch.Tensor, channels: int, height, width) -> torch.Tensor:
+    """[B, P, C] row-major pixels -> [B, C, height, width] (C a constant, so decoder.onnx declares it)."""
+    return colours.transpose(1, 2).reshape(colours.shape[0], channels, height, width)
 
 
-# ---------------------------------------------------------------- encoder
-class EncoderBlock(nn.Module):
-    """DALL-E's residual block: identity (or 1x1 conv) + gain * [act, 3x3, act, 3x3, act, 3x3, act, 1x1]."""
-
-    def __init__(self, n_in: int, n_out: int, n_layers: int, act: type[nn.Module]):
-        super().__init__()
-        n_hid = n_out // 4
-        self.post_gain = 1 / n_layers**2
-        self.id_path = nn.Conv2d(n_in, n_out, 1) if n_in != n_out else nn.Identity()
-        self.res_path = nn.Sequential(OrderedDict([
-            ("act_1", act()), ("conv_1", nn.Conv2d(n_in, n_hid, 3, padding=1)),
-            ("act_2", act()), ("conv_2", nn.Conv2d(n_hid, n_hid, 3, padding=1)),
-            ("act_3", act()), ("conv_3", nn.Conv2d(n_hid, n_hid, 3, padding=1)),
-            ("act_4", act()), ("conv_4", nn.Conv2d(n_hid, n_out, 1)),
-        ]))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.id_path(x) + self.post_gain * self.res_path(x)
-
-
-class SpaceToDepth(nn.Module):
-    """2x down-sampling that keeps every pixel: the four 2x2 phases become channels, then a 1x1 conv."""
-
-    def __init__(self, width: int):
-        super().__init__()
-        self.unshuffle = nn.PixelUnshuffle(2)
-        self.conv = nn.Conv2d(4 * width, width, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv(self.unshuffle(x))
-
-
-class Encoder(nn.Module):
-    def __init__(self, c: ModelConfig):
-        super().__init__()
-        act = ACTIVATION_MODULES[c.activation]
-        n_layers = c.group_count * c.n_blk_per_group
-        widths = [c.n_hid * 2**g for g in range(c.group_count)]  # 1, 2, 4, 8 x n_hid
-        self.input = nn.Conv2d(c.channels, c.n_hid, 7, padding=3)
-        n_in = c.n_hid
-        for g, width in enumerate(widths, start=1):
-            group = OrderedDict()
-            for b in range(1, c.n_blk_per_group + 1):
-                group[f"block_{b}"] = EncoderBlock(n_in, width, n_layers, act)
-                n_in = width
-            if g < c.group_count:
-                group["downsample"] = SpaceToDepth(width) if c.space_to_depth else nn.MaxPool2d(2)
-            self.add_module(f"group_{g}", nn.Sequential(group))
-        self.output = nn.Sequential(OrderedDict([
-            ("act", act()), ("conv", nn.Conv2d(n_in, c.vocab_size, 1)),
-        ]))
-        final = c.size // 2 ** (c.group_count - 1)
-        self.to_code = nn.Linear(c.vocab_size * final * final, c.code_size)
-        self.group_count = c.group_count
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.input(x)
-        for g in range(1, self.group_count + 1):
-            x = getattr(self, f"group_{g}")(x)
-        return self.to_code(self.output(x).flatten(1))
-
-
-# ---------------------------------------------------------------- decoder
-class DecoderBlock(nn.Module):
-    """batch-norm, then n_layer x (linear, act); the input is added, or concatenated (doubling the width)."""
-
-    def __init__(self, width: int, n_layer: int, residual: str, batch_norm: bool, act: type[nn.Module]):
-        super().__init__()
-        self.residual = residual
-        self.norm = nn.BatchNorm1d(width) if batch_norm else nn.Identity()
-        layers = OrderedDict()
-        for i in range(1, n_layer + 1):
-            layers[f"linear_{i}"] = nn.Linear(width, width)
-            layers[f"act_{i}"] = act()
-        self.layers = nn.Sequential(layers)
-        self.out_width = 2 * width if residual == "concat" else width
-
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
-        y = self.layers(self.norm(h))
-        return torch.cat([h, y], dim=-1) if self.residual == "concat" else h + y
-
-
-class ManifoldDecoder(nn.Module):
-    """Implicit function (code, position) -> colour, vectorised over tiles and pixels.
-
-    The first layer acts on concat(code, embedding(x, y)); it is computed as
-    code @ W_code + embedding @ W_pos, which is the same sum but does the code's share once
-    per tile instead of once per pixel.
-    """
-
-    def __init__(self, c: ModelConfig):
-        super().__init__()
-        act = ACTIVATION_MODULES[c.activation]
-        self.config = c
-        self.input = nn.Linear(c.code_size + c.pos_embedding_size, c.decoder_n_hid)
-        self.input_act = act()
-        width = c.decoder_n_hid
-        self.blocks = nn.Sequential()
-        for i, residual in enumerate(c.decoder_residual, start=1):
-            block = DecoderBlock(width, c.decoder_n_layer, residual, c.batch_norm, act)
-            self.blocks.add_module(f"block_{i}", block)
-            width = block.out_width
-        self.output = nn.Linear(width, c.channels)
-
-    def forward(self, code: torch.Tensor, xy: torch.Tensor) -> torch.Tensor:
-        """code [B, D]; xy [P, 2] shared by all tiles or [B, P, 2] per tile -> colour [B, P, C]."""
-        return self.forward_embedded(code, positional_embedding(xy, self.config.pos_frequencies))
-
-    def forward_embedded(self, code: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
-        """Like forward, with the positions already embedded: pos [P, E] or [B, P, E].
-
-        The trainer embeds the pixel grid once per run and gathers rows of it every step.
-        """
-        D = self.config.code_size
-        w_code, w_pos = self.input.weight[:, :D], self.input.weight[:, D:]
-        h = (code @ w_code.T + self.input.bias)[:, None, :] + pos @ w_pos.T
-        B, P, H = h.shape
-        h = self.blocks(self.input_act(h).reshape(B * P, H))
-        return torch.sigmoid(self.output(h)).reshape(B, P, -1)
-
-    def render(self, code: torch.Tensor, height: int, width: int, convention: str = "center") -> torch.Tensor:
-        """code [B, D] -> image [B, C, height, width] at any resolution."""
-        xy = grid_positions(height, width, convention, code.device)
-        out = self(code, xy)
-        return out.transpose(1, 2).reshape(code.shape[0], -1, height, width)
-
-
+# ---------------------------------------------------------------- the interface
 class Autoencoder(nn.Module):
+    kind = ""
+    latent_name = "latent"  # the decoder graph's first input
+    reconstruction_loss = staticmethod(nn.functional.mse_loss)
+
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config
-        self.encoder = Encoder(config)
-        self.decoder = ManifoldDecoder(config)
 
-    def forward(self, tiles: torch.Tensor, convention: str = "center") -> tuple[torch.Tensor, torch.Tensor]:
-        """tiles [B, C, S, S] -> (reconstruction [B, C, S, S], code [B, D])."""
-        code = self.encoder(tiles)
-        return self.decoder.render(code, tiles.shape[-2], tiles.shape[-1], convention), code
+    def encode(self, image: torch.Tensor) -> torch.Tensor:
+        return self.encoder(image)
+
+    def render(self, latent: torch.Tensor, height, width) -> torch.Tensor:
+        raise NotImplementedError
+
+    def code_loss(self, code: torch.Tensor | None) -> torch.Tensor:
+        """An extra loss on the latent (weighted by TrainConfig.std_mean_factor); none by default."""
+        return torch.zeros(())
+
+    def card(self) -> dict:
+        """What the runtime needs to know to feed the encoder (model.json): input size, padding."""
+        raise NotImplementedError
+
+    def export_input(self, height: int, width: int, batch: int = 2) -> torch.Tensor:
+        """An example encoder input for a tile of height x width (what the runtime will feed)."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def flops(self, in_height: int, in_width: int, out_height: int, out_width: int) -> dict[str, int]:
+        """Floating-point operations (2 per multiply-add, matmuls and convolutions) for one tile of
+        in_height x in_width rendered at out_height x out_width, counted by running the model."""
+        from torch.utils.flop_counter import FlopCounterMode
+
+        was_training = self.training
+        self.eval()
+        image = self.export_input(in_height, in_width, batch=1)
+        with FlopCounterMode(display=False) as encoder:
+            latent = self.encode(image)
+        with FlopCounterMode(display=False) as decoder:
+            self.render(latent, out_height, out_width)
+        self.train(was_training)
+        return {"encoder": encoder.get_total_flops(), "decoder": decoder.get_total_flops()}
 
 
-def code_distribution_loss(code: torch.Tensor) -> torch.Tensor:
-    """The seed's constraint that keeps codes spread (std 0.5) and centred (mean 0) across a batch."""
-    loss_batch_std = (0.5 - code.std(dim=0).mean()).abs()
-    loss_batch_mean = (0.0 - code.mean()).abs()
-    return loss_batch_std + loss_batch_mean
-
-
+# ---------------------------------------------------------------- counting
 def parameter_counts(config: ModelConfig) -> dict[str, int]:
     """Built on the meta device: no memory, no initialisation cost."""
+    from .registry import build_model
+
     with torch.device("meta"):
-        model = Autoencoder(config)
+        model = build_model(config)
     count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
     return {"encoder_params": count(model.encoder), "decoder_params": count(model.decoder)}

@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from conftest import tiny_config
-from manifold_export.onnx_export import DecoderGraph, export_model, fold_batch_norm
-from manifold_train.model import ManifoldDecoder
+from manifold_core.errors import OutputError
+from manifold_export.onnx_export import RenderGraph, export_model, fold_batch_norm
+from manifold_train.global_code import GlobalCode
 from manifold_train.trainer import read_run
 
 
@@ -21,12 +22,14 @@ def test_model_directory_contract(tiny_model_dir):
     for name in ("encoder.onnx", "decoder.onnx"):
         onnx.checker.check_model(onnx.load(tiny_model_dir / name), full_check=True)
     card = json.loads((tiny_model_dir / "model.json").read_text())
-    assert card["format_version"] == 1 and card["channels"] == 4 and card["input_size"] == 16
+    assert card["format_version"] == 2 and card["decoder"] == "global" and card["pad"] == 0
+    assert card["channels"] == 4 and card["input_size"] == 16
     assert card["code_size"] == 16 and card["coordinates"] == "center"
     assert card["trained_on"]["inputs"] == 4096 and card["metrics"]["val_mse"] > 0
     enc, dec = sessions(tiny_model_dir)
     assert [i.name for i in dec.get_inputs()] == ["code", "height", "width"]
-    assert dec.get_outputs()[0].shape == ["batch", 4, "height", "width"]
+    out = dec.get_outputs()[0].shape
+    assert out[0] == "batch" and out[2:] == ["height", "width"]
     assert enc.get_inputs()[0].shape == ["batch", 4, 16, 16]
 
 
@@ -38,7 +41,7 @@ def test_onnxruntime_matches_pytorch(tiny_run, tiny_model_dir, batch, height, wi
     tiles = torch.rand(batch, 4, 16, 16)
     with torch.no_grad():
         code = model.encoder(tiles)
-        expected = model.decoder.render(code, height, width).numpy()
+        expected = model.render(code, height, width).numpy()
     ort_code = enc.run(None, {"image": tiles.numpy()})[0]
     np.testing.assert_allclose(ort_code, code.numpy(), atol=1e-4)
     image = dec.run(None, {"code": ort_code, "height": np.array(height, np.int64),
@@ -49,25 +52,84 @@ def test_onnxruntime_matches_pytorch(tiny_run, tiny_model_dir, batch, height, wi
 
 def test_batch_norm_folding_keeps_the_function():
     torch.manual_seed(1)
-    dec = ManifoldDecoder(tiny_config(decoder_n_blk=3, decoder_residual=("add", "concat", "add")))
-    dec.train()
+    model = GlobalCode(tiny_config(decoder_n_blk=3, decoder_residual=("add", "concat", "add")))
+    model.train()
     for _ in range(5):  # give the running statistics something other than 0 / 1
-        dec(torch.randn(8, 16) * 3, torch.rand(10, 2) * 2 - 1)
-    dec.eval()
-    folded = fold_batch_norm(dec)
+        model.decoder(torch.randn(8, 16) * 3, torch.rand(10, 2) * 2 - 1)
+    model.eval()
+    folded = fold_batch_norm(model)
     assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in folded.modules())
+    assert any(isinstance(m, torch.nn.BatchNorm1d) for m in model.modules())  # the original is untouched
     code = torch.randn(4, 16)
     with torch.no_grad():
-        torch.testing.assert_close(DecoderGraph(dec)(code, torch.tensor(9), torch.tensor(7)),
-                                   dec.render(code, 9, 7), atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(RenderGraph(folded)(code, torch.tensor(9), torch.tensor(7)),
+                                   model.render(code, 9, 7), atol=1e-5, rtol=1e-5)
 
 
 def test_corner_convention_export(tiny_run, tmp_path):
     export_model(tiny_run, tmp_path / "m", coordinates="corner")
-    _, model = read_run(tiny_run)
+    _, model = read_run(tiny_run, "corner")
     _, dec = sessions(tmp_path / "m")
     code = torch.randn(2, 16)
     with torch.no_grad():
-        expected = model.decoder.render(code, 20, 12, "corner").numpy()
+        expected = model.render(code, 20, 12).numpy()
     out = dec.run(None, {"code": code.numpy(), "height": np.array(20), "width": np.array(12)})[0]
     np.testing.assert_allclose(out, expected, atol=1e-4)
+
+
+# ---------------------------------------------------------------- the local kind
+def test_local_model_directory_contract(tiny_local_model_dir):
+    card = json.loads((tiny_local_model_dir / "model.json").read_text())
+    assert card["decoder"] == "local" and card["input_size"] is None and card["pad"] == 5
+    assert card["code_size"] == 16 + 4  # features and the colour per cell
+    enc, dec = sessions(tiny_local_model_dir)
+    assert enc.get_inputs()[0].shape == ["batch", 4, "in_height", "in_width"]
+    assert [i.name for i in dec.get_inputs()] == ["grid", "height", "width"]
+    ops = {n.op_type for n in onnx.load(tiny_local_model_dir / "decoder.onnx").graph.node}
+    assert "Gather" in ops and "GridSample" not in ops  # gather-based sampling: the int8 and CUDA paths keep working
+
+
+@pytest.mark.parametrize("in_size,out_size", [((8, 8), (16, 16)), ((16, 12), (40, 30)), ((30, 30), (60, 60)),
+                                              ((16, 16), (16, 16)), ((5, 9), (3, 4))])
+@pytest.mark.parametrize("batch", [1, 3])
+def test_local_onnxruntime_matches_pytorch(tiny_local_run, tiny_local_model_dir, in_size, out_size, batch):
+    _, model = read_run(tiny_local_run)
+    enc, dec = sessions(tiny_local_model_dir)
+    tiles = torch.rand(batch, 4, *in_size)
+    padded = model.pad_input(tiles)
+    with torch.no_grad():
+        grid = model.encoder(padded)
+        expected = model.render(grid, *out_size).numpy()
+    ort_grid = enc.run(None, {"image": padded.numpy()})[0]
+    np.testing.assert_allclose(ort_grid, grid.numpy(), atol=1e-4)
+    image = dec.run(None, {"grid": ort_grid, "height": np.array(out_size[0], np.int64),
+                           "width": np.array(out_size[1], np.int64)})[0]
+    assert image.shape == (batch, 4, *out_size)
+    np.testing.assert_allclose(image, expected, atol=1e-4)
+
+
+# ---------------------------------------------------------------- never deletes what it did not make
+def test_export_refuses_a_folder_that_is_not_a_model(tiny_run, tmp_path):
+    target = tmp_path / "mine"
+    target.mkdir()
+    (target / "notes.txt").write_text("keep me")
+    with pytest.raises(OutputError, match="not a model directory"):
+        export_model(tiny_run, target)
+    assert (target / "notes.txt").read_text() == "keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]  # no temporary left beside it
+
+
+def test_export_refuses_the_run_itself_and_its_parent(tiny_run):
+    before = sorted(p.name for p in tiny_run.iterdir())
+    for target in (tiny_run, tiny_run.parent):
+        with pytest.raises(OutputError):
+            export_model(tiny_run, target)
+    assert sorted(p.name for p in tiny_run.iterdir()) == before
+
+
+def test_export_replaces_an_earlier_model_directory(tiny_run, tmp_path):
+    export_model(tiny_run, tmp_path / "m")
+    (tmp_path / "m" / "model.json").write_text("{}")
+    export_model(tiny_run, tmp_path / "m")
+    assert json.loads((tmp_path / "m" / "model.json").read_text())["decoder"] == "global"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]

@@ -3,8 +3,8 @@ import torch
 
 from conftest import SEED_TABLE, tiny_config
 from manifold_train.config import PRESETS, ModelConfig, preset
-from manifold_train.model import (Autoencoder, ManifoldDecoder, code_distribution_loss, grid_positions,
-                                  parameter_counts, pixel_coordinates, positional_embedding)
+from manifold_train.global_code import GlobalCode, ManifoldDecoder, code_distribution_loss, positional_embedding
+from manifold_train.model import grid_positions, parameter_counts
 
 
 
@@ -13,8 +13,8 @@ def test_preset_parameter_counts_match_the_seed_log(name):
     assert parameter_counts(PRESETS[name]) == {"encoder_params": 1_725_264, "decoder_params": SEED_TABLE[name]}
 
 
-def test_every_preset_is_in_the_table():
-    assert set(PRESETS) == set(SEED_TABLE)
+def test_every_global_preset_is_in_the_table():
+    assert {name for name, c in PRESETS.items() if c.decoder == "global"} == set(SEED_TABLE)
 
 
 def test_channels_change_only_the_io_layers():
@@ -42,20 +42,21 @@ def test_invalid_configs_are_refused(bad):
 def test_shapes(channels, space_to_depth):
     c = tiny_config(channels=channels, space_to_depth=space_to_depth,
                     decoder_n_blk=2, decoder_residual=("concat", "add"))
-    model = Autoencoder(c).eval()
+    model = GlobalCode(c).eval()
     x = torch.rand(5, channels, 16, 16)
-    recon, code = model(x)
+    code = model.encode(x)
+    recon = model.reconstruct(x)
     assert recon.shape == x.shape and code.shape == (5, c.code_size)
     for h, w in [(32, 32), (64, 64), (17, 23)]:
-        assert model.decoder.render(code, h, w).shape == (5, channels, h, w)
+        assert model.render(code, h, w).shape == (5, channels, h, w)
     assert ((recon >= 0) & (recon <= 1)).all()
 
 
 def test_seed_size_shapes():
-    model = Autoencoder(preset("seed-b4-h64", channels=3)).eval()
-    code = model.encoder(torch.rand(2, 3, 32, 32))
+    model = GlobalCode(preset("seed-b4-h64", channels=3)).eval()
+    code = model.encode(torch.rand(2, 3, 32, 32))
     assert code.shape == (2, 128)
-    assert model.decoder.render(code, 64, 64).shape == (2, 3, 64, 64)
+    assert model.render(code, 64, 64).shape == (2, 3, 64, 64)
 
 
 def test_decoder_is_the_same_function_per_tile_and_batched():
@@ -75,13 +76,6 @@ def test_per_tile_positions_equal_shared_positions():
     dec = ManifoldDecoder(tiny_config()).eval()
     code, xy = torch.randn(2, 16), grid_positions(4, 4)
     torch.testing.assert_close(dec(code, xy), dec(code, xy.expand(2, -1, -1)))
-
-
-def test_pixel_centres_align_a_2x_render_with_the_source_pixels():
-    one, two = pixel_coordinates(4), pixel_coordinates(8)
-    # each source pixel's centre is the midpoint of the two output pixels over it
-    torch.testing.assert_close(one, (two[0::2] + two[1::2]) / 2)
-    torch.testing.assert_close(pixel_coordinates(4, "corner"), torch.tensor([-1, -1 / 3, 1 / 3, 1]))
 
 
 def test_positional_embedding_layout():

@@ -1,0 +1,100 @@
+"""model.json: the contract between export (writes it) and the runtime (reads it), as one type.
+
+Data flow: ... -> export -> **model directory** (encoder.onnx, decoder.onnx, decoder.int8.onnx,
+model.json) -> runtime. The graphs:
+
+    encoder.onnx   image [batch, C, H, W] float in [0, 1] -> latent
+                   global: H = W = input_size (tiles are resampled to it first), latent = code [batch, D]
+                   local:  any H, W, already padded by `pad` pixels on every side, latent = grid
+    decoder.onnx   latent, height (int64), width (int64) -> image [batch, C, height, width] in [0, 1]
+
+Pure Python: the runtime reads it without torch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ModelError
+
+FORMAT_VERSION = 2  # 1: before model kinds (read as decoder "global", pad 0)
+KINDS = ("global", "local")
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    decoder: str  # the model kind: "global" (one code per tile) or "local" (a feature grid)
+    channels: int  # 1 grey, 3 RGB, 4 RGBA
+    input_size: int | None  # global: tiles are resampled to this size first; local: None, any size
+    pad: int  # local: pixels of clamp/wrap padding the encoder expects around a tile; global: 0
+    code_size: int  # numbers per tile (global) or per grid cell (local)
+    coordinates: str = "center"  # the pixel-centre convention (docs/ARCHITECTURE.md)
+    preset: str = ""
+    architecture: dict = field(default_factory=dict)
+    parameters: dict = field(default_factory=dict)
+    trained_on: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+    int8: dict = field(default_factory=dict)
+    exported: str = ""
+    format_version: int = FORMAT_VERSION
+
+    def to_json(self) -> str:
+        # NaN/inf are not JSON: a metric that could not be measured is written as null
+        clean = lambda v: None if isinstance(v, float) and not math.isfinite(v) else v  # noqa: E731
+        d = dataclasses.asdict(self)
+        d["metrics"] = {k: clean(v) for k, v in d["metrics"].items()}
+        return json.dumps(d, indent=2, allow_nan=False) + "\n"
+
+    def write(self, model_dir: str | Path) -> None:
+        (Path(model_dir) / "model.json").write_text(self.to_json())
+
+
+# field -> the JSON types it may hold
+_TYPES = {"decoder": (str,), "channels": (int,), "input_size": (int, type(None)), "pad": (int,),
+          "code_size": (int,), "coordinates": (str,), "preset": (str,), "architecture": (dict,),
+          "parameters": (dict,), "trained_on": (dict,), "metrics": (dict,), "int8": (dict,), "exported": (str,),
+          "format_version": (int,)}
+_REQUIRED = ("channels", "input_size", "code_size")
+
+
+def read_card(model_dir: str | Path) -> ModelCard:
+    """model.json of a model directory, checked field by field; a UserError says what is wrong."""
+    path = Path(model_dir) / "model.json"
+    redo = "export the model again with `manifold export`"
+    if not path.is_file():
+        raise ModelError(f"{model_dir}: not a model directory (no model.json); make one with `manifold export`")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ModelError(f"{path}: not readable JSON ({exc.__class__.__name__}); {redo}") from None
+    if not isinstance(data, dict):
+        raise ModelError(f"{path}: not a JSON object; {redo}")
+    version = data.get("format_version")
+    if version not in (1, FORMAT_VERSION):
+        raise ModelError(f"{path}: model format {version!r} is not one this manifold reads (1 or {FORMAT_VERSION}); {redo}")
+    if version == 1:  # before model kinds: the seed's global-code model
+        data = {**data, "decoder": "global", "pad": 0}
+    data.setdefault("decoder", "global")
+    missing = [k for k in _REQUIRED + ("pad",) if k not in data]
+    if missing:
+        raise ModelError(f"{path}: missing {', '.join(missing)}; {redo}")
+    known = {f.name for f in dataclasses.fields(ModelCard)}
+    data = {k: v for k, v in data.items() if k in known}  # newer optional fields are ignored
+    for name, value in data.items():
+        types = _TYPES[name]
+        if isinstance(value, bool) or not isinstance(value, types):  # bool is an int to Python, not to us
+            raise ModelError(f"{path}: {name} is {value!r}, which is not a {' or '.join(t.__name__ for t in types)}; {redo}")
+    if data["decoder"] not in KINDS:
+        raise ModelError(f"{path}: decoder {data['decoder']!r} is not a kind this manifold knows ({', '.join(KINDS)}); "
+                        f"update manifold or {redo}")
+    if data["channels"] not in (1, 3, 4) or data["code_size"] < 1 or data["pad"] < 0 \
+            or (data["input_size"] is not None and data["input_size"] < 1):
+        raise ModelError(f"{path}: channels, code_size, input_size or pad out of range; {redo}")
+    if (data["decoder"] == "global") != (data["input_size"] is not None):
+        raise ModelError(f"{path}: a {data['decoder']} model {'needs' if data['decoder'] == 'global' else 'has no'} "
+                        f"input_size; {redo}")
+    return ModelCard(**data)
