@@ -410,8 +410,7 @@ def plan_tiled(source: Path, out: Path | None, height: int, width: int, allow_ou
                 stem = Path(image.get("source")).stem
             else:  # an image collection: a folder named after the tileset
                 folder, stem = out_dir, safe_name(name)
-            ts_tw = int_attr(tileset, "tilewidth", ts_where)
-            ts_th = int_attr(tileset, "tileheight", ts_where)
+            ts_tw, ts_th = tile_size(tileset, ts_where)
             new_tag = resolution_tag(max(1, scale_length(ts_th, fy)), max(1, scale_length(ts_tw, fx)))
             planner.tileset(tileset, base, target.parent, fx, fy, ts_where, folder / f"{stem}-{new_tag}")
             continue
@@ -470,8 +469,7 @@ def write_tiled(model: TileModel, plan: TiledPlan, advance: Callable[[int], None
             staging.reserve(path)
         for job in plan.sheets:
             image, _ = render_sheet(model, job.sheet, job.height, job.width, advance)
-            staging.write(job.target, lambda p: write_png(p, image))
-            del image
+            staging.write(job.target, lambda p, image=image: write_png(p, image))
         for (_, height, width), jobs in groups.items():
             rendered = np.concatenate(list(model.render(np.stack([j.tile for j in jobs]), height, width)))
             for job, rgba in zip(jobs, rendered):
