@@ -1,25 +1,70 @@
 -- manifold.lua - Aseprite extension: upscale a sprite, a tile sheet or a tileset with manifold.
 --
 -- manifold learns a compact code for pixel-art tiles and renders every tile again at any
--- resolution. This extension adds "Upscale with manifold..." to the Sprite menu (next to
--- Sprite Size). The command:
+-- resolution. This extension adds "Upscale with manifold..." to the Sprite menu, right after
+-- Canvas Size (the "sprite_size" group of Aseprite's data/gui.xml, which Canvas Size ends).
+-- The command:
 --
 --   1. asks for the resolution of the new tiles (64, or 64x48 for width x height), the tile
 --      size when the sprite is a sheet of tiles, and where the manifold executable is;
 --   2. saves a PNG to the temporary folder: the tileset of the active layer when it is a
 --      tilemap layer (its tiles laid out as a sheet), else the active frame of the sprite;
---   3. runs  manifold upscale IN.png --res N [--tile-size T] -o OUT.png --quiet --json [extra]
---   4. opens OUT.png as a new sprite (with its grid set to the new tile size for sheets), or
---      shows the CLI's one-line error message.
+--   3. runs, as one command through io.popen (its output comes back through the pipe):
+--        manifold upscale IN.png --res N [--tile-size T] -o OUT.png --quiet --json [extra]
+--      after deleting the previous run's two temporary files;
+--   4. opens OUT.png as a new sprite (with its grid set to the new tile size for sheets) and
+--      names it TITLE-N.png beside the original, so that Save puts it there; or shows the CLI's
+--      one-line error message.
+--
+-- Needs Aseprite 1.3 or newer: tilemap layers, Tileset:tile() (v1.3-rc1), app.sprite/layer/frame
+-- (v1.3-rc3; aseprite/api Changes.md). Older versions get a message saying so.
+--
+-- Permissions (aseprite/aseprite src/app/script/security.cpp): Aseprite asks before a script
+-- writes a file (Image:saveAs), runs a command (io.popen; from 1.3.7) or reads a file (app.open),
+-- one dialog per call, unless "Don't show this specific alert again for this script" was ticked
+-- for that kind of access. This extension makes exactly those three calls per run and no others:
+-- no os.remove (a sandbox error before 1.3.14, and one more question after), no io.open. A
+-- refusal ends the run with the extension's own alert. Its temporary files are deleted by the
+-- next run's command.
+--
+-- Windows: Aseprite converts file names to UTF-16 when it opens files, but hands the text of
+-- io.popen/os.execute to _popen/system() unchanged, where cmd.exe reads it in the ANSI code
+-- page. So the command line is kept ASCII: a non-ASCII path (C:\Users\Jörg\...) is written with
+-- the environment variable it starts with (%TMP%, %LOCALAPPDATA%, %APPDATA%, %USERPROFILE%),
+-- which cmd.exe expands in Unicode; other non-ASCII arguments are refused with a message.
 --
 -- The executable path and extra arguments (for example --model DIR or --device cpu) are kept
--- in the extension's preferences. Needs Aseprite 1.2.18+ (plugins), tilemap layers need 1.3.
--- Tested with Lua 5.4 against a recording fake of the `app` API (tests/plugins/), not in a
--- real Aseprite.
+-- in the extension's preferences. Tested with Lua 5.4 against a fake of the `app` API written
+-- after Aseprite's sources, at Aseprite 1.3.0 and 1.3.18.2 (tests/plugins/), not in a real
+-- Aseprite.
 
 local M = {}
 
-local is_windows = package.config:sub(1, 1) == "\\"
+-- Aseprite v1.3: app.apiVersion 26 (src/app/script/api_version.h at tag v1.3).
+M.MIN_API_VERSION = 26
+M.MIN_VERSION_TEXT = "1.3"
+
+function M.supported()
+  return (app.apiVersion or 0) >= M.MIN_API_VERSION
+end
+
+-- app.os exists from Aseprite 1.3.7 (Changes.md); before, `app` (a table) gives nil for it.
+function M.is_windows()
+  local info = app.os
+  if info ~= nil then return info.windows == true end
+  return package.config:sub(1, 1) == "\\"
+end
+
+-- Text for the user: an alert, or the console/terminal when there is no UI (batch mode,
+-- where app.alert shows nothing: src/app/script/app_object.cpp App_alert).
+local function notify(lines)
+  if type(lines) == "string" then lines = { lines } end
+  if app.isUIAvailable == false then
+    print("manifold: " .. table.concat(lines, " "))
+    return
+  end
+  app.alert{ title = "manifold", text = lines }
+end
 
 -- "64" -> {w=64, h=64, text="64"}; "64x48" -> {w=64, h=48, text="64x48"}; anything else -> nil.
 function M.parse_size(text)
@@ -34,6 +79,8 @@ function M.parse_size(text)
   if w < 1 or h < 1 or w > 4096 or h > 4096 then return nil end
   return { w = w, h = h, text = (w == h) and tostring(w) or (w .. "x" .. h) }
 end
+
+local function size_text(w, h) return (w == h) and tostring(w) or (w .. "x" .. h) end
 
 -- Splits extra arguments at spaces; "double" or 'single' quotes keep spaces inside one argument.
 function M.split_args(text)
@@ -53,35 +100,119 @@ function M.split_args(text)
   return args
 end
 
--- One argument quoted for the shell that os.execute uses (sh, or cmd.exe on Windows).
-function M.quote(arg)
-  if is_windows then
-    return '"' .. arg:gsub('"', '""') .. '"'
-  end
+-- Command lines ---------------------------------------------------------------------------------
+
+-- One argument for /bin/sh (what io.popen runs on Linux and macOS).
+function M.quote_sh(arg)
   if arg:match("^[%w%./_%-=:,+@]+$") then return arg end
   return "'" .. arg:gsub("'", "'\\''") .. "'"
 end
 
-function M.command_line(argv, stdout_path, stderr_path)
-  local parts = {}
-  for i, a in ipairs(argv) do parts[i] = M.quote(a) end
-  local line = table.concat(parts, " ") .. " >" .. M.quote(stdout_path) .. " 2>" .. M.quote(stderr_path)
-  if is_windows then line = '"' .. line .. '"' end  -- cmd /c strips one outer pair of quotes
-  return line
+-- One argument for a Windows command line: cmd.exe must see it inside quotes (so & | < > ^ ( )
+-- are plain text; it toggles its quote state at every "), and the program's C runtime must split
+-- it back out (learn.microsoft.com "Parsing C command-line arguments": 2n backslashes before a "
+-- give n backslashes; "" inside quotes gives one "). So: backslashes before a quote and at the end
+-- are doubled, quotes are doubled. Returns nil, why for what cannot be passed.
+function M.quote_windows(arg)
+  if arg:find("%c") then return nil, "it contains a control character" end
+  if arg:find("[\128-\255]") then return nil, "it has non-ASCII characters" end
+  local body = arg:gsub('(\\*)"', function(bs) return bs .. bs .. '""' end):gsub("(\\+)$", "%1%1")
+  return '"' .. body .. '"'
 end
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return "" end
-  local text = f:read("a") or ""
-  f:close()
-  return text
+-- A Windows environment variable value as os.getenv gives it (ANSI: a non-ASCII character is one
+-- byte >= 128, or "?") matched against the start of a UTF-8 path; returns the length of the
+-- matched part of `path` when `value` is a whole leading folder of it, else nil.
+local function env_prefix_length(path, value)
+  value = value:gsub("[\\/]+$", "")
+  local i, j = 1, 1
+  while j <= #value do
+    local pc, vc = path:byte(i), value:byte(j)
+    if not pc then return nil end
+    if pc >= 0x80 then
+      if vc < 0x80 and vc ~= 63 then return nil end  -- 63: "?"
+      i = i + 1
+      while (path:byte(i) or 0) >= 0x80 and (path:byte(i) or 0) < 0xC0 do i = i + 1 end  -- UTF-8 continuation bytes
+      j = j + 1
+    else
+      if vc >= 0x80 then return nil end
+      local a, b = string.char(pc):lower(), string.char(vc):lower()
+      if a ~= b and not (a:match("[\\/]") and b:match("[\\/]")) then return nil end
+      i, j = i + 1, j + 1
+    end
+  end
+  local after = path:sub(i, i)
+  if after ~= "" and after ~= "\\" and after ~= "/" then return nil end
+  return i - 1
+end
+
+M.PATH_VARIABLES = { "TMP", "TEMP", "LOCALAPPDATA", "APPDATA", "USERPROFILE" }
+
+-- How a command line names `path` on Windows: itself when ASCII, else %VAR% plus the rest when
+-- one of M.PATH_VARIABLES holds the non-ASCII part (the longest such variable wins). nil if none.
+function M.windows_command_path(path)
+  if not path:find("[\128-\255]") then return path end
+  local best, best_len
+  for _, name in ipairs(M.PATH_VARIABLES) do
+    local value = os.getenv(name)
+    if value and value ~= "" then
+      local len = env_prefix_length(path, value)
+      if len and (not best_len or len > best_len) and not path:sub(len + 1):find("[\128-\255]") then
+        best, best_len = name, len
+      end
+    end
+  end
+  if not best then return nil end
+  return "%" .. best .. "%" .. path:sub(best_len + 1)
+end
+
+-- The whole command: delete `cleanup` (quietly), then run argv with its stderr on stdout.
+-- Returns the command line, or nil and the argument that cannot be written plus why.
+function M.command_line(argv, cleanup, windows)
+  if windows then
+    local function arg(a)
+      local named = M.windows_command_path(a)
+      if not named then
+        return nil, "it has non-ASCII characters, which Aseprite cannot pass to a command on Windows"
+      end
+      return M.quote_windows(named)
+    end
+    local parts = {}
+    if #cleanup > 0 then
+      local files = {}
+      for _, p in ipairs(cleanup) do
+        local q = arg(p)
+        if q then files[#files + 1] = q end
+      end
+      if #files > 0 then parts[#parts + 1] = "del /f /q " .. table.concat(files, " ") .. " 2>nul &" end
+    end
+    local words = {}
+    for _, a in ipairs(argv) do
+      local q, why = arg(a)
+      if not q then return nil, a, why end
+      words[#words + 1] = q
+    end
+    parts[#parts + 1] = table.concat(words, " ") .. " 2>&1"
+    -- cmd /c strips the first and the last quote of its command line when there are more than
+    -- two (cmd /?), so the whole line goes inside one more pair.
+    return '"' .. table.concat(parts, " ") .. '"'
+  end
+  local parts = {}
+  if #cleanup > 0 then
+    local files = {}
+    for i, p in ipairs(cleanup) do files[i] = M.quote_sh(p) end
+    parts[#parts + 1] = "rm -f -- " .. table.concat(files, " ") .. " 2>/dev/null;"
+  end
+  local words = {}
+  for i, a in ipairs(argv) do words[i] = M.quote_sh(a) end
+  parts[#parts + 1] = table.concat(words, " ") .. " 2>&1"
+  return table.concat(parts, " ")
 end
 
 -- The CLI's one-line error: its last line starting with "error:", else its last line.
-function M.cli_error(stderr, stdout, code)
+function M.cli_error(output, code)
   local last, err
-  for line in (stderr .. "\n" .. stdout):gsub("\27%[[%d;]*%a", ""):gmatch("[^\r\n]+") do
+  for line in tostring(output or ""):gsub("\27%[[%d;]*%a", ""):gmatch("[^\r\n]+") do
     line = line:match("^%s*(.-)%s*$")
     if line ~= "" then
       last = line
@@ -91,13 +222,110 @@ function M.cli_error(stderr, stdout, code)
   return err or last or ("exited with code " .. tostring(code))
 end
 
-local function temp_base()
-  local stamp = os.date("%Y%m%d-%H%M%S") .. "-" .. tostring(math.random(100000, 999999))
-  return app.fs.joinPath(app.fs.tempPath, "manifold-" .. stamp)
+-- Files and names -------------------------------------------------------------------------------
+
+local function join(dir, name, windows)
+  local last = dir:sub(-1)
+  if last == "/" or (windows and last == "\\") then return dir .. name end
+  return dir .. (windows and "\\" or "/") .. name
+end
+
+local function has_separator(path, windows)
+  return path:find("/") ~= nil or (windows and path:find("\\") ~= nil)
+end
+
+-- The executable to run: a path must name an existing file (app.fs.isFile asks no permission;
+-- on Windows "manifold" may mean "manifold.exe"); a bare name is looked up on PATH by the shell.
+-- Returns the path, or nil and why.
+function M.find_executable(exe, windows)
+  if exe:sub(1, 2) == "~/" and not windows then
+    local home = os.getenv("HOME")
+    if home and home ~= "" then exe = home .. exe:sub(2) end
+  end
+  if not has_separator(exe, windows) then return exe end
+  if windows and exe:find("%%") then return exe end  -- %VAR% paths: cmd.exe expands them
+  if app.fs.isFile(exe) then return exe end
+  if windows then
+    for _, ext in ipairs({ ".exe", ".cmd", ".bat" }) do
+      if app.fs.isFile(exe .. ext) then return exe .. ext end
+    end
+  end
+  return nil, "'" .. exe .. "' does not exist; give the full path of the manifold executable in this dialog"
+end
+
+-- A short ASCII name for this run's temporary files.
+local function new_run_id()
+  return string.format("%x%03x", os.time() % 0x1000000, math.random(0, 0xfff))
+end
+
+-- Only our own names are ever deleted: plain file names from the preferences.
+local function cleanup_paths(prefs, temp, windows)
+  local paths = {}
+  for name in tostring(prefs.cleanup or ""):gmatch("[^|]+") do
+    if name:match("^manifold%-[%w%-]+%.png$") then paths[#paths + 1] = join(temp, name, windows) end
+  end
+  return paths
+end
+
+-- Permission refusals raise Lua errors with these words (security.cpp, image_class.cpp,
+-- app_object.cpp).
+local function refused(err)
+  return tostring(err):find("doesn't have access", 1, true) ~= nil
+end
+
+local function refusal_text(what)
+  -- The dialog's words: data/strings/en.ini [script_access] (the same in v1.3 and v1.3.18.2).
+  return "Aseprite did not allow the extension to " .. what .. ". Run it again and answer " ..
+         "'Allow ... Access' in Aseprite's Security dialog; tick \"Don't show this specific alert " ..
+         "again for this script\" to stop that question."
+end
+
+-- Layers, grids and images ----------------------------------------------------------------------
+
+local function tilemap_layers(layers, found)
+  for _, layer in ipairs(layers or {}) do
+    if layer.isTilemap then
+      found[#found + 1] = layer
+    elseif layer.isGroup then
+      tilemap_layers(layer.layers, found)
+    end
+  end
+  return found
+end
+
+-- The grid a new sprite gets: app.preferences.document(nil).grid.bounds (api/app_preferences.md;
+-- Changes.md v1.2.16.3), 16x16 unless changed in Edit > Preferences > Grid (api/sprite.md).
+function M.default_grid()
+  local ok, bounds = pcall(function() return app.preferences.document(nil).grid.bounds end)
+  if ok and bounds then return bounds end
+  return { x = 0, y = 0, width = 16, height = 16 }
+end
+
+-- The tile size to offer for a sheet: the tile size of the sprite's tilemap layers, or the
+-- sprite's grid when the user set one (a grid equal to the default one is just the default, not
+-- a statement that the sprite is a sheet). nil: the sprite is one tile.
+function M.sheet_tile(sprite)
+  local w, h
+  local tilemaps = tilemap_layers(sprite.layers, {})
+  if #tilemaps > 0 then
+    local size = tilemaps[1].tileset.grid.tileSize
+    w, h = size.width, size.height
+  else
+    local grid, default = sprite.gridBounds, M.default_grid()
+    if grid.x == default.x and grid.y == default.y and grid.width == default.width
+        and grid.height == default.height then
+      return nil
+    end
+    if grid.x ~= 0 or grid.y ~= 0 then return nil end
+    w, h = grid.width, grid.height
+  end
+  if w < 1 or h < 1 or sprite.width % w ~= 0 or sprite.height % h ~= 0 then return nil end
+  if w == sprite.width and h == sprite.height then return nil end
+  return { w = w, h = h, text = size_text(w, h) }
 end
 
 -- The image to upscale: the active layer's tileset laid out as a sheet, or the active frame.
--- Returns {image=Image, tile=size or nil, what=string, columns=n} or nil, error.
+-- Returns {image=Image, tile=size or nil, what=string} or nil, error.
 function M.source_image(sprite, layer, frame, tile_size_text)
   if layer and layer.isTilemap and layer.tileset then
     local tileset = layer.tileset
@@ -113,14 +341,14 @@ function M.source_image(sprite, layer, frame, tile_size_text)
     for i = 1, count do
       local x = ((i - 1) % columns) * size.width
       local y = ((i - 1) // columns) * size.height
-      sheet:drawImage(tileset:getTile(i), Point(x, y))
+      -- Tileset:tile(i).image, not the superseded getTile(i) (api/tileset.md)
+      sheet:drawImage(tileset:tile(i).image, Point(x, y))
     end
-    return { image = sheet, tile = { w = size.width, h = size.height,
-             text = (size.width == size.height) and tostring(size.width) or (size.width .. "x" .. size.height) },
+    return { image = sheet, tile = { w = size.width, h = size.height, text = size_text(size.width, size.height) },
              what = "tileset of layer '" .. layer.name .. "' (" .. count .. " tiles)", columns = columns }
   end
   local image = Image(sprite.spec)
-  image:drawSprite(sprite, frame)
+  image:drawSprite(sprite, frame and frame.frameNumber or 1)
   local tile = nil
   if tostring(tile_size_text or ""):match("%S") then
     tile = M.parse_size(tile_size_text)
@@ -129,9 +357,20 @@ function M.source_image(sprite, layer, frame, tile_size_text)
   return { image = image, tile = tile, what = tile and "sheet" or "sprite" }
 end
 
--- Runs the CLI; returns the path of the upscaled PNG, or nil and the error message.
+local function ascii_title(sprite)
+  local title = app.fs.fileTitle(sprite.filename or "")
+  title = title:gsub("[^%w_%-]+", "-"):gsub("^%-+", ""):gsub("%-+$", ""):sub(1, 40)
+  return title ~= "" and title or "sprite"
+end
+
+-- The run -----------------------------------------------------------------------------------------
+
+-- Saves the image, runs the CLI; returns the path of the upscaled PNG, or nil and the error.
+-- options: sprite, layer, frame, resolution, tile_size, executable, extra_args, prefs.
 function M.upscale(options)
   local sprite = options.sprite
+  local prefs = options.prefs or {}
+  local windows = M.is_windows()
   local res = M.parse_size(options.resolution)
   if not res then
     return nil, "'" .. tostring(options.resolution) .. "' is not a resolution; give a size like 64 or 64x48"
@@ -139,14 +378,17 @@ function M.upscale(options)
   local source, problem = M.source_image(sprite, options.layer, options.frame, options.tile_size)
   if not source then return nil, problem end
 
-  local base = temp_base()
-  local input, output = base .. "-in.png", base .. "-" .. res.text .. ".png"
-  local stdout_path, stderr_path = base .. "-stdout.txt", base .. "-stderr.txt"
-  source.image:saveAs{ filename = input, palette = sprite.palettes and sprite.palettes[1] or nil }
-
   local exe = options.executable
   if not exe or not exe:match("%S") then exe = "manifold" end
-  local argv = { exe, "upscale", input, "--res", res.text }
+  exe = exe:match("^%s*(.-)%s*$")
+  local program, missing = M.find_executable(exe, windows)
+  if not program then return nil, missing end
+
+  local temp = app.fs.tempPath
+  local id = new_run_id()
+  local in_name, out_name = "manifold-" .. id .. ".png", "manifold-" .. id .. "-" .. res.text .. ".png"
+  local input, output = join(temp, in_name, windows), join(temp, out_name, windows)
+  local argv = { program, "upscale", input, "--res", res.text }
   if source.tile then
     argv[#argv + 1] = "--tile-size"
     argv[#argv + 1] = source.tile.text
@@ -154,18 +396,57 @@ function M.upscale(options)
   for _, a in ipairs({ "-o", output, "--quiet", "--json" }) do argv[#argv + 1] = a end
   for _, a in ipairs(M.split_args(options.extra_args)) do argv[#argv + 1] = a end
 
-  local ok, how, code = os.execute(M.command_line(argv, stdout_path, stderr_path))
-  local stdout, stderr = read_file(stdout_path), read_file(stderr_path)
-  os.remove(input)
-  os.remove(stdout_path)
-  os.remove(stderr_path)
-  M.last = { argv = argv, exit = code, how = how, input = input, output = output, source = source.what }
+  local cleanup = cleanup_paths(prefs, temp, windows)
+  local command, bad_arg, why = M.command_line(argv, cleanup, windows)
+  M.last = { argv = argv, command = command, input = input, output = output, source = source.what }
+  if not command then
+    return nil, "cannot pass '" .. bad_arg .. "' to manifold: " .. why ..
+                ". Use a folder with an ASCII name, or one under %USERPROFILE%, %APPDATA% or %LOCALAPPDATA%."
+  end
 
+  -- 1. write: the image to upscale (Image:saveAs asks for write access).
+  local ok, saved = pcall(function()
+    return source.image:saveAs{ filename = input, palette = sprite.palettes[1] }
+  end)
   if not ok then
-    if how == "exit" and (code == 127 or code == 9009) then
-      return nil, "could not run '" .. exe .. "' (not found or not executable); set its path in this dialog"
+    if refused(saved) then return nil, refusal_text("write the image for manifold to " .. input) end
+    return nil, "could not save " .. input .. ": " .. tostring(saved)
+  end
+  if saved == false then return nil, "could not save " .. input end
+  -- This run's files are deleted by the next run's command; until a command has run, the
+  -- earlier ones are still to be deleted too.
+  local earlier = prefs.cleanup
+  prefs.cleanup = in_name .. "|" .. out_name .. (earlier and earlier ~= "" and ("|" .. earlier) or "")
+
+  -- 2. execute: one command (io.popen asks for execute access from 1.3.7).
+  local output_text, status
+  local ran, err = pcall(function()
+    local pipe = io.popen(command, "r")
+    if not pipe then error("io.popen failed") end
+    output_text = pipe:read("a") or ""
+    local _, how, code = pipe:close()
+    status = { how = how, code = code }
+  end)
+  if not ran then
+    if refused(err) then return nil, refusal_text("run manifold") end
+    return nil, "could not run '" .. program .. "': " .. tostring(err)
+  end
+  prefs.cleanup = in_name .. "|" .. out_name
+  M.last.exit, M.last.how, M.last.output_text = status.code, status.how, output_text
+
+  if status.code ~= 0 then
+    local code = status.code
+    if status.how == "exit" and ((code == 127 and not windows) or (code == 9009 and windows)) then
+      return nil, "could not run '" .. program .. "' (not found on PATH); give its full path in this dialog"
     end
-    return nil, M.cli_error(stderr, stdout, code)
+    if status.how == "signal" or (not windows and code > 128 and code < 160) then
+      local signal = status.how == "signal" and code or code - 128
+      local said = output_text:gsub("[^\n]*Killed[^\n]*\n?", "")  -- the shell's own report of it
+      return nil, "manifold was stopped by signal " .. signal ..
+                  (signal == 9 and " (killed: out of memory?)" or "") ..
+                  (said:match("%S") and ("; it said: " .. M.cli_error(said, code)) or "")
+    end
+    return nil, M.cli_error(output_text, code)
   end
   if not app.fs.isFile(output) then return nil, "manifold finished but wrote no " .. output end
   return output, nil, source, res
@@ -175,23 +456,25 @@ local function ask(plugin, sprite, layer)
   local prefs = plugin.preferences
   local tilemap = layer and layer.isTilemap and layer.tileset
   local tile_w, tile_h = sprite.width, sprite.height
-  local grid = sprite.gridBounds
+  local sheet = nil
   if tilemap then
     tile_w, tile_h = layer.tileset.grid.tileSize.width, layer.tileset.grid.tileSize.height
-  elseif grid and grid.width > 0 and grid.height > 0 and grid.width < sprite.width
-      and sprite.width % grid.width == 0 and sprite.height % grid.height == 0 then
-    tile_w, tile_h = grid.width, grid.height
+  else
+    sheet = M.sheet_tile(sprite)
+    if sheet then tile_w, tile_h = sheet.w, sheet.h end
   end
-  local is_sheet = not tilemap and (tile_w ~= sprite.width or tile_h ~= sprite.height)
-  local suggestion = (tile_w == tile_h) and tostring(tile_w * 2) or (tile_w * 2 .. "x" .. tile_h * 2)
 
   local dlg = Dialog("Upscale with manifold")
+  if not dlg then  -- batch mode: Dialog() is nil (aseprite/api Changes.md v1.2.35)
+    print("manifold: 'Upscale with manifold' asks its questions in a dialog, which Aseprite " ..
+          "does not show in batch mode; run the manifold command line instead")
+    return nil
+  end
   dlg:label{ id = "what", label = "Input:", text = tilemap and ("tileset of layer '" .. layer.name .. "'")
-             or (is_sheet and "sprite as a tile sheet" or "sprite (one tile)") }
-  dlg:entry{ id = "resolution", label = "New tile size:", text = suggestion, focus = true }
+             or (sheet and "sprite as a tile sheet" or "sprite (one tile)") }
+  dlg:entry{ id = "resolution", label = "New tile size:", text = size_text(tile_w * 2, tile_h * 2), focus = true }
   if not tilemap then
-    dlg:entry{ id = "tile_size", label = "Sheet tile size (empty: one tile):", text = is_sheet and
-               ((tile_w == tile_h) and tostring(tile_w) or (tile_w .. "x" .. tile_h)) or "" }
+    dlg:entry{ id = "tile_size", label = "Sheet tile size (empty: one tile):", text = sheet and sheet.text or "" }
   end
   dlg:entry{ id = "executable", label = "manifold executable:", text = prefs.executable or "manifold" }
   dlg:entry{ id = "extra_args", label = "Extra arguments:", text = prefs.extra_args or "" }
@@ -205,33 +488,60 @@ local function ask(plugin, sprite, layer)
   return data
 end
 
+-- Where Save puts the result: TITLE-N.png beside the original sprite (never over a file that
+-- exists); nil for a sprite that was never saved.
+local function result_name(sprite, res)
+  local folder = app.fs.filePath(sprite.filename or "")
+  if folder == "" then return nil end
+  local title = app.fs.fileTitle(sprite.filename)
+  for n = 1, 99 do
+    local name = app.fs.joinPath(folder, title .. "-" .. res.text .. (n > 1 and ("-" .. n) or "") .. ".png")
+    if not app.fs.isFile(name) then return name end
+  end
+  return nil
+end
+
 -- The command: dialog, CLI, new sprite. Returns the new sprite (or nil).
 function M.run(plugin)
-  local sprite = app.activeSprite
-  if not sprite then
-    app.alert{ title = "manifold", text = "Open a sprite first." }
+  if not M.supported() then
+    notify("Upscale with manifold needs Aseprite " .. M.MIN_VERSION_TEXT .. " or newer (this is " ..
+           tostring(app.version) .. ").")
     return nil
   end
-  local layer, frame = app.activeLayer, app.activeFrame
+  local sprite = app.sprite
+  if not sprite then
+    notify("Open a sprite first.")
+    return nil
+  end
+  local layer, frame = app.layer, app.frame
   local data = ask(plugin, sprite, layer)
   if not data then return nil end
 
   local output, err, source, res = M.upscale{
     sprite = sprite, layer = layer, frame = frame, resolution = data.resolution,
     tile_size = data.tile_size, executable = data.executable, extra_args = data.extra_args,
+    prefs = plugin.preferences,
   }
   if not output then
-    app.alert{ title = "manifold", text = { "manifold could not upscale:", err } }
+    notify({ "manifold could not upscale:", err })
     return nil
   end
-  local result = app.open(output)
+  -- 3. read: open the result (app.open asks for read access).
+  local ok, result = pcall(app.open, output)
+  if not ok then
+    notify(refused(result) and refusal_text("open the result " .. output)
+           or ("Could not open " .. output .. ": " .. tostring(result)))
+    return nil
+  end
   if not result then
-    app.alert{ title = "manifold", text = "Could not open " .. output }
+    notify("Could not open " .. output)
     return nil
   end
   if source.tile then
     result.gridBounds = Rectangle(0, 0, res.w, res.h)  -- a sheet: every cell is now res.w x res.h
   end
+  local name = result_name(sprite, res)
+  if name then result.filename = name end
   return result
 end
 
@@ -239,9 +549,9 @@ function init(plugin)
   plugin:newCommand{
     id = "ManifoldUpscale",
     title = "Upscale with manifold...",
-    group = "sprite_size",
+    group = "sprite_size",  -- data/gui.xml: Sprite Size, Canvas Size; this item follows them
     onclick = function() M.run(plugin) end,
-    onenabled = function() return app.activeSprite ~= nil end,
+    onenabled = function() return not M.supported() or app.sprite ~= nil end,
   }
 end
 

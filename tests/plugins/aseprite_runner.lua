@@ -3,14 +3,20 @@
 --   lua5.4 aseprite_runner.lua PLAN.lua
 --
 -- PLAN.lua (written by tests/plugins/test_aseprite_extension.py) returns
---   { extension = path, result = path, cases = { {name=..., sprite=..., tilemap=..., answers=...}, ... } }
--- Each case sets up the active sprite (and a tilemap layer), answers the dialog, runs the
--- extension's command like a click in the Sprite menu would, and records what the extension did.
--- The results go to the JSON file `result`.
+--   { extension = path, result = path, fake = {version=..., platform=..., batch=..., temp=...,
+--     win_root=..., env={...}, default_grid={x, y, w, h}},
+--     cases = { {name=..., sprite=..., tilemap=..., answers=..., permissions=...}, ... },
+--     probes = { {name=..., lua="return function(M, fake) ... end"}, ... } }
+-- Each case sets up the active sprite (and a tilemap layer), answers the dialog and the
+-- permission prompts, runs the extension's command like a click in the Sprite menu would, and
+-- records what the extension did. The preferences and the permissions granted with "Don't show
+-- this again" carry over from case to case, as in one Aseprite session. Probes call the
+-- extension's functions directly. The results go to the JSON file `result`.
 
 local here = arg[0]:match("^(.*)/[^/]*$") or "."
 local fake = dofile(here .. "/fake_aseprite.lua")
 local plan = dofile(assert(arg[1], "usage: lua5.4 aseprite_runner.lua PLAN.lua"))
+local real_open = fake.real.io_open
 
 -- JSON out ------------------------------------------------------------------------------------
 
@@ -28,7 +34,7 @@ local function json(v)
       return named[c] or string.format("\\u%04x", c:byte())
     end) .. '"'
   end
-  if t == "table" then
+  if t == "table" and getmetatable(v) == nil then
     if next(v) == nil then return "[]" end
     if v[1] ~= nil then
       local items = {}
@@ -47,14 +53,11 @@ local function json(v)
   return json(tostring(v))
 end
 
--- Load the extension the way Aseprite does: run the script, then call init(plugin) -------------
+-- Set up the fake, then load the extension the way Aseprite does: run the script, call init ----
 
-local executed = {}
-local real_execute = os.execute
-os.execute = function(command)  -- record, then really run it
-  executed[#executed + 1] = command
-  return real_execute(command)
-end
+local options = plan.fake or {}
+if options.default_grid then options.default_grid = Rectangle(table.unpack(options.default_grid)) end
+fake.setup(options)
 
 local M = dofile(plan.extension)
 local plugin = fake.plugin()
@@ -62,26 +65,50 @@ init(plugin)
 local registration = fake.calls
 local command = assert(plugin.commands["ManifoldUpscale"], "the extension registered no ManifoldUpscale command")
 
-local results = { registration = registration, cases = {} }
-for _, case in ipairs(plan.cases) do
+local modes = { rgb = ColorMode.RGB, indexed = ColorMode.INDEXED, grayscale = ColorMode.GRAYSCALE }
+
+local function list_dir(host_dir)
+  local names = {}
+  local p = fake.real.io_popen("ls -A '" .. host_dir:gsub("'", "'\\''") .. "' 2>/dev/null", "r")
+  for name in p:lines() do names[#names + 1] = name end
+  p:close()
+  table.sort(names)
+  return names
+end
+
+local function describe_sprite(s)
+  if not s then return nil end
+  local g = s.gridBounds
+  return { filename = s.filename, width = s.width, height = s.height,
+           gridBounds = { x = g.x, y = g.y, width = g.width, height = g.height } }
+end
+
+local results = { registration = registration, menu = plugin.menu, cases = {}, probes = {} }
+for _, case in ipairs(plan.cases or {}) do
   fake.reset()
-  executed = {}
   M.last = nil
-  app.activeSprite, app.activeLayer = nil, nil
+  local sprite, layer = nil, nil
   if case.sprite then
-    local flat = fake.image_from_rgba(case.sprite.rgba, case.sprite.width, case.sprite.height)
-    local grid = case.sprite.grid and Rectangle(0, 0, case.sprite.grid[1], case.sprite.grid[2]) or nil
-    app.activeSprite = fake.sprite(flat, { filename = case.sprite.filename, grid = grid })
-    app.activeLayer = fake.layer("Layer 1")
-  end
-  if case.tilemap then
-    local tiles = {}
-    for i, path in ipairs(case.tilemap.tiles) do
-      tiles[i] = fake.image_from_rgba(path, case.tilemap.tile[1], case.tilemap.tile[2])
+    local c = case.sprite
+    local mode = modes[c.mode or "rgb"]
+    local flat = fake.image_from_raw(c.raw, c.width, c.height, mode, c.transparent)
+    local palette = c.palette and fake.palette(c.palette) or nil
+    local grid = c.grid and Rectangle(table.unpack(c.grid)) or nil
+    local layers = { fake.layer("Layer 1") }
+    layer = layers[1]
+    if case.tilemap then
+      local t = case.tilemap
+      local tiles = {}
+      for i, path in ipairs(t.tiles) do tiles[i] = fake.image_from_raw(path, t.tile[1], t.tile[2], mode, c.transparent) end
+      local tilemap = fake.layer("Tiles", fake.tileset(t.tile[1], t.tile[2], tiles, mode))
+      layers[#layers + 1] = t.in_group and fake.group("Group", { tilemap }) or tilemap
+      if t.active ~= false then layer = tilemap end
     end
-    app.activeLayer = fake.layer("Tiles", fake.tileset(case.tilemap.tile[1], case.tilemap.tile[2], tiles))
+    sprite = fake.sprite(flat, { filename = c.filename, grid = grid, palette = palette, layers = layers })
   end
+  fake.set_active(sprite, sprite and layer or nil, sprite and fake.frame(1) or nil)
   for i, a in ipairs(case.answers or {}) do fake.answers[i] = a end
+  for i, a in ipairs(case.permissions or {}) do fake.permission_answers[i] = a end
 
   local enabled = command.onenabled()
   local ok, err = pcall(command.onclick)
@@ -90,26 +117,36 @@ for _, case in ipairs(plan.cases) do
   for _, c in ipairs(fake.calls) do
     if c.call == "app.alert" then alerts[#alerts + 1] = c.args.text end
   end
-  for _, d in ipairs(fake.dialogs) do dialogs[#dialogs + 1] = { title = d.title, widgets = d.widgets } end
-  local last = M.last
-  local leftovers = {}
-  if last then
-    for _, p in ipairs({ last.input }) do
-      if app.fs.isFile(p) then leftovers[#leftovers + 1] = p end
-    end
-  end
+  for _, d in ipairs(fake.dialogs) do dialogs[#dialogs + 1] = { title = d._title, widgets = d._widgets } end
   local prefs = {}
   for k, v in pairs(plugin.preferences) do prefs[k] = v end
+  local last = M.last or {}
+  -- The next run deletes this run's temporary files: keep a copy of the result for the test.
+  local kept = nil
+  if last.output and plan.keep and fake.real.io_open(fake.host(last.output), "rb") then
+    kept = plan.keep .. "/" .. #results.cases + 1 .. ".png"
+    fake.real.os_execute("cp '" .. fake.host(last.output):gsub("'", "'\\''") .. "' '" .. kept .. "'")
+  end
   results.cases[#results.cases + 1] = {
     name = case.name, enabled = enabled, ok = ok, lua_error = not ok and tostring(err) or nil,
-    calls = fake.calls, alerts = alerts, dialogs = dialogs, executed = executed,
-    argv = last and last.argv or nil, exit = last and last.exit or nil, input = last and last.input or nil,
-    output = last and last.output or nil, source = last and last.source or nil,
-    opened = fake.opened, leftovers = leftovers, preferences = prefs,
+    calls = fake.calls, alerts = alerts, dialogs = dialogs, prompts = fake.prompts,
+    deprecated = fake.deprecated, shell_lines = fake.shell_lines, shell_argv = fake.shell_argv,
+    argv = last.argv, command = last.command, exit = last.exit, input = last.input, output = last.output,
+    source = last.source, output_text = last.output_text,
+    input_host = last.input and fake.host(last.input) or nil,
+    output_host = last.output and fake.host(last.output) or nil,
+    opened = describe_sprite(fake.opened), preferences = prefs, kept = kept,
+    temp_files = list_dir(fake.host(app.fs.tempPath)),
   }
 end
 
-local f = assert(io.open(plan.result, "w"))
+for _, probe in ipairs(plan.probes or {}) do
+  local fn = assert(load(probe.lua, probe.name))()
+  local ok, value = pcall(fn, M, fake)
+  results.probes[probe.name] = { ok = ok, value = ok and value or nil, error = not ok and tostring(value) or nil }
+end
+
+local f = assert(real_open(plan.result, "w"))
 f:write(json(results))
 f:close()
-print("ran " .. #plan.cases .. " cases")
+print("ran " .. #(plan.cases or {}) .. " cases")
