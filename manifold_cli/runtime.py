@@ -35,6 +35,8 @@ from manifold_core.card import ModelCard, read_card
 from manifold_core.errors import ModelError, UsageError, UserError
 from manifold_core.tiles import channels_to_rgba, is_empty, resize_tile, rgba_to_channels
 
+from .pixelart import ALPHAS, PALETTES, finish
+
 # onnxruntime's telemetry writes a device id and a database under ~/.cache at import unless this
 # is set first (it is read once, when onnxruntime loads); a user's own setting wins.
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
@@ -227,27 +229,32 @@ class TileModel:
                                                        "width": w})[0]
                                for i in range(0, len(latents), per_run)])
 
-    def render(self, tiles: np.ndarray, height: int, width: int, chunk: int = 256,
-               edges: str = "clamp") -> Iterator[np.ndarray]:
+    def render(self, tiles: np.ndarray, height: int, width: int, chunk: int = 256, edges: str = "clamp",
+               palette: str = "off", alpha: str = "smooth", shared_palette: np.ndarray | None = None
+               ) -> Iterator[np.ndarray]:
         """RGBA tiles [N, h, w, 4] uint8 (one size per call) -> chunks of [n, height, width, 4] uint8, in order.
 
         Fully transparent tiles stay fully transparent (and cost nothing). A model without an
         alpha channel gets the tile's own alpha, scaled with nearest neighbour. `edges` (local
         kind): "clamp" repeats the border pixels outward, "wrap" continues from the opposite
         side (a seamless tile stays seamless), "auto" wraps the tiles that are seamless.
+        `palette` and `alpha`: pixel-art finishing (pixelart.py; a sheet passes its own colours
+        as `shared_palette`).
         """
         if edges not in EDGES:
             raise UsageError(f"--edges must be one of {', '.join(EDGES)}, got {edges!r}")
+        if palette not in PALETTES or alpha not in ALPHAS:
+            raise UsageError(f"--palette is one of {', '.join(PALETTES)} and --alpha one of {', '.join(ALPHAS)}")
         for start in range(0, len(tiles), chunk):
             part = tiles[start:start + chunk]
             out = np.zeros((len(part), height, width, 4), np.uint8)
             keep = ~is_empty(part)
             if keep.any():
                 images = self.decode(self.encode(self.encoder_input(part[keep], edges)), height, width)
-                alpha = None
+                alpha_channel = None
                 if self.channels < 4:
-                    alpha = np.stack([nearest(t[..., 3], height, width) for t in part[keep]])
-                out[keep] = channels_to_rgba(images, alpha)
+                    alpha_channel = np.stack([nearest(t[..., 3], height, width) for t in part[keep]])
+                out[keep] = finish(channels_to_rgba(images, alpha_channel), part[keep], palette, alpha, shared_palette)
             yield out
 
 

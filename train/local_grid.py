@@ -174,7 +174,7 @@ class LocalGrid(Autoencoder):
             scale = 2.0 if r < 0.6 else 1 + 3 * rand()
             m = max(2, min(S, round(S / scale)))
             degradation = DEGRADATIONS[int(rand() * len(DEGRADATIONS))]
-        lr = shrink(x, m, degradation, generator)
+        lr = shrink(x, m, degradation)
         lr = torch.round(lr * 255) / 255  # what the runtime feeds: 8-bit colours
         lr = self.pad_input(lr, "wrap" if rand() < 0.25 else "clamp")
         P = S * S if not pixels or pixels >= S * S else pixels
@@ -218,21 +218,27 @@ class LocalGrid(Autoencoder):
         return {"input_size": None, "pad": self.pad, "code_size": self.config.local_latent + self.config.channels}
 
 
-def shrink(x: torch.Tensor, size: int, degradation: str, generator: torch.Generator | None = None) -> torch.Tensor:
-    """[B, C, S, S] in [0, 1] -> [B, C, size, size]. box: area average (the blurred case); nearest:
-    every n-th pixel (the crisp, aliased case; a random phase when a generator is given, else the
-    centre one); bicubic: antialiased bicubic; none: unchanged (size must be S)."""
+def shrink(x: torch.Tensor, size: int, degradation: str) -> torch.Tensor:
+    """[B, C, S, S] in [0, 1] -> [B, C, size, size], as `manifold eval` shrinks tiles:
+    box: area average (the blurred case); nearest: the pixel at the centre of each output
+    pixel's footprint, floor((i + 0.5) * S / size), like Pillow's NEAREST (the crisp, aliased
+    case); bicubic: antialiased bicubic; none: unchanged (size must be S). With 4 channels the
+    colour is averaged premultiplied by alpha, so a transparent pixel's colour weighs nothing."""
     S = x.shape[-1]
     if degradation == "none" or size == S:
         return x
-    if degradation == "box":
-        return F.interpolate(x, size=(size, size), mode="area")
-    if degradation == "bicubic":
-        return F.interpolate(x, size=(size, size), mode="bicubic", antialias=True, align_corners=False).clamp(0, 1)
     if degradation == "nearest":
-        step = S // size
-        if step * size == S:  # an integer factor: one of the step x step phases
-            phase = int(torch.randint(step, (), generator=generator)) if generator is not None else step // 2
-            return x[:, :, phase::step, phase::step]
         return F.interpolate(x, size=(size, size), mode="nearest-exact")
-    raise ValueError(f"degradation must be one of {DEGRADATIONS} or 'none', got {degradation!r}")
+    if degradation not in ("box", "bicubic"):
+        raise ValueError(f"degradation must be one of {DEGRADATIONS} or 'none', got {degradation!r}")
+    rgba = x.shape[1] == 4
+    if rgba:
+        x = torch.cat([x[:, :3] * x[:, 3:], x[:, 3:]], 1)
+    if degradation == "box":
+        y = F.interpolate(x, size=(size, size), mode="area")
+    else:
+        y = F.interpolate(x, size=(size, size), mode="bicubic", antialias=True, align_corners=False).clamp(0, 1)
+    if rgba:
+        alpha = y[:, 3:]
+        y = torch.cat([torch.where(alpha > 0.5 / 255, y[:, :3] / alpha.clamp_min(1e-6), 0).clamp(0, 1), alpha], 1)
+    return y

@@ -80,9 +80,10 @@ def read_checkpoint(run_dir: Path) -> dict:
     try:
         state["info"] = json.loads(state["info"])
         ModelConfig.from_dict(state["info"]["model"])
+        consistent = state["info"]["progress"]["step"] == state["step"]
     except (ValueError, KeyError, TypeError) as exc:
-        raise UserError(f"{path}: its config is damaged ({exc}); start a new run") from None
-    if state["info"]["progress"]["step"] != state["step"]:
+        raise UserError(f"{path}: its config is damaged ({exc.__class__.__name__}: {exc}); start a new run") from None
+    if not consistent:
         raise UserError(f"{path}: weights and progress disagree; start a new run")
     return state
 

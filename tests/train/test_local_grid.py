@@ -68,7 +68,7 @@ def test_shrink_degradations():
     x = torch.arange(16.0).reshape(1, 1, 4, 4) / 16
     box = shrink(x, 2, "box")
     torch.testing.assert_close(box[0, 0, 0, 0], x[0, 0, :2, :2].mean())
-    nearest = shrink(x, 2, "nearest")  # the centre phase without a generator: pixels 1 and 3
+    nearest = shrink(x, 2, "nearest")  # the centre of each footprint: pixels 1 and 3, as Pillow and eval
     torch.testing.assert_close(nearest[0, 0], x[0, 0, 1::2, 1::2])
     assert shrink(x, 3, "bicubic").shape == (1, 1, 3, 3)
     assert shrink(x, 4, "none") is x
@@ -118,3 +118,18 @@ def test_wrap_padding_of_a_tile_smaller_than_the_padding_matches_numpy(model):
     torch.testing.assert_close(model.pad_input(x, "wrap"), torch.from_numpy(expected))
     expected = np.pad(x.numpy(), ((0, 0), (0, 0), (5, 5), (5, 5)), mode="edge")
     torch.testing.assert_close(model.pad_input(x, "clamp"), torch.from_numpy(expected))
+
+
+def test_shrink_matches_manifold_eval_for_rgba_tiles():
+    """Training and `manifold eval` degrade tiles the same way (premultiplied box, centre nearest)."""
+    import numpy as np
+
+    from manifold_core.synthetic import make_tiles
+    from manifold_eval import degrade
+
+    tiles = make_tiles(4, 16, seed=1)  # RGBA with transparent parts
+    x = torch.from_numpy(tiles).permute(0, 3, 1, 2).float() / 255
+    for name in ("box", "nearest"):
+        ours = (shrink(x, 8, name) * 255).round().permute(0, 2, 3, 1).numpy().astype(np.int16)
+        theirs = np.stack([getattr(degrade, name)(t, 2) for t in tiles]).astype(np.int16)
+        assert np.abs(ours - theirs).max() <= 1, name

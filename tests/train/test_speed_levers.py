@@ -44,15 +44,3 @@ def test_compiled_step_runs_and_matches_eager():
 
 def test_a_subset_as_large_as_the_tile_means_every_pixel():
     torch.testing.assert_close(losses({"pixels_per_tile": 16 * 16}), losses({"pixels_per_tile": 0}), rtol=1e-5, atol=1e-6)
-
-
-def test_auto_precision_picks_bf16_only_where_the_cpu_has_it():
-    from pathlib import Path
-
-    from manifold_train.trainer import resolve_precision
-
-    cpu = torch.device("cpu")
-    assert resolve_precision("fp32", cpu) == "fp32" and resolve_precision("bf16", cpu) == "bf16"
-    flags = next(line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")).split()
-    native = bool({"avx512_bf16", "amx_bf16"} & set(flags))
-    assert resolve_precision("auto", cpu) == ("bf16" if native else "fp32")

@@ -1,0 +1,75 @@
+"""Pixel-art finishing of rendered tiles: `manifold upscale --palette keep --alpha cut`.
+
+Data flow: ... -> runtime renders -> **pixel-art finishing** -> written files. numpy only.
+
+A model renders smooth colours: new in-between shades, soft transparent edges. Pixel art
+usually wants neither: `--palette keep` snaps every output colour to the nearest colour of
+the source tile (or of the whole sheet, so tiles that share a palette keep sharing it), and
+`--alpha cut` makes every pixel fully opaque or fully transparent (at half alpha).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+MAX_PALETTE = 256  # more colours than this is not a palette: the tile is left as rendered
+PALETTES = ("off", "keep")
+ALPHAS = ("smooth", "cut")
+_ROWS = 65536  # output pixels compared against the palette at a time (memory: rows x colours)
+
+
+def palette_of(rgba: np.ndarray) -> np.ndarray | None:
+    """The distinct colours of an RGBA image or stack [..., 4] uint8 (fully transparent pixels count
+    as one colour, transparent black), or None when there are more than MAX_PALETTE."""
+    pixels = rgba.reshape(-1, 4)
+    pixels = np.where(pixels[:, 3:4] == 0, 0, pixels)
+    colours = np.unique(pixels.view(np.uint32).ravel()).view(np.uint8).reshape(-1, 4)
+    return colours if len(colours) <= MAX_PALETTE else None
+
+
+def snap_to_palette(rgba: np.ndarray, palette: np.ndarray) -> np.ndarray:
+    """Every pixel of [..., 4] uint8 replaced by the nearest palette colour [K, 4] uint8.
+
+    Nearest in RGBA with the colour weighted by alpha (premultiplied), so a faint edge pixel
+    goes to transparent rather than to whatever colour it happens to carry."""
+    shape = rgba.shape
+    flat = rgba.reshape(-1, 4).astype(np.float32)
+    pal = palette.astype(np.float32)
+    premul = lambda c: np.concatenate([c[:, :3] * c[:, 3:4] / 255, c[:, 3:4]], axis=1)  # noqa: E731
+    p = premul(pal)
+    p_sq = (p * p).sum(1)
+    out = np.empty_like(flat, dtype=np.uint8)
+    for start in range(0, len(flat), _ROWS):
+        q = premul(flat[start:start + _ROWS])
+        distance = p_sq[None, :] - 2 * q @ p.T  # |q - p|^2 without the constant |q|^2
+        out[start:start + _ROWS] = palette[distance.argmin(1)]
+    return out.reshape(shape)
+
+
+def cut_alpha(rgba: np.ndarray, threshold: int = 128) -> np.ndarray:
+    """Alpha to 0 or 255 at `threshold`; the colour under a transparent pixel becomes black."""
+    out = rgba.copy()
+    opaque = out[..., 3] >= threshold
+    out[..., 3] = np.where(opaque, 255, 0)
+    out[~opaque] = 0
+    return out
+
+
+def finish(rendered: np.ndarray, sources: np.ndarray, palette: str = "off", alpha: str = "smooth",
+           shared_palette: np.ndarray | None = None) -> np.ndarray:
+    """Apply the options to rendered tiles [N, H, W, 4] whose sources are [N, h, w, 4].
+
+    palette "keep": each tile snaps to its own source's colours, or to `shared_palette` (a
+    sheet's) when given; a source with more than MAX_PALETTE colours is left as rendered."""
+    if palette not in PALETTES or alpha not in ALPHAS:
+        raise ValueError(f"palette must be one of {PALETTES} and alpha one of {ALPHAS}")
+    out = rendered
+    if alpha == "cut":
+        out = cut_alpha(out)
+    if palette == "keep":
+        out = out.copy()
+        for i, source in enumerate(sources):
+            colours = shared_palette if shared_palette is not None else palette_of(source)
+            if colours is not None:
+                out[i] = snap_to_palette(out[i], colours)
+    return out
