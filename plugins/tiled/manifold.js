@@ -24,11 +24,17 @@
  * Extra arguments (for example --model DIR or --device cpu) come from the property
  * "manifold.args" or from the settings, split at spaces ("double quotes" keep spaces).
  *
- * Errors are reported in Tiled's Console and Issues views: the CLI's own one-line
- * "error: ..." message when it fails, or why it could not be started.
+ * Before the CLI starts, the Console says what runs on how many tiles; Tiled does not respond
+ * while it runs (Process.exec blocks, and the CLI's progress is not shown there), so a run
+ * estimated to take longer than LONG_RUN_S asks first. Errors are reported in Tiled's Console
+ * and Issues views: the CLI's own one-line "error: ..." message when it fails, "not found" when
+ * the executable does not exist, and "stopped before finishing" (with what it wrote to stderr)
+ * when it crashed or was killed, e.g. for lack of memory.
  *
- * Needs Tiled 1.8 or newer (Process, TextFile, File, FileInfo). Install: copy this file into
- * the extensions folder (Edit > Preferences > Plugins > Open).
+ * Works with Tiled 1.8 to 1.12. Tested in Tiled 1.8.2 (Debian's tiled, offscreen); every API
+ * name it uses is checked against the scripting definitions (docs/scripting-doc/index.d.ts) of
+ * Tiled 1.8.2 and 1.12.2 (tests/plugins/tiled_api_names.txt). Install: copy this file into the
+ * extensions folder (Edit > Preferences > Plugins > Open).
  */
 
 /* global tiled, Process, TextFile, File, FileInfo */
@@ -37,6 +43,10 @@ var manifoldExtension = (function () {
     "use strict";
 
     var SETTINGS_NAME = "manifold.json";
+    // About 250,000 output pixels a second with the default model on the 2-core CPU of
+    // BENCHMARKS.md (67 tiles/s at 64 px, 19 at 128 px, plus 0.4 s to start).
+    var PIXELS_PER_S = 250000, START_S = 0.5;
+    var LONG_RUN_S = 20;
 
     // Everything that talks to the user goes through here, so a script (or a test driver)
     // can replace a dialog with a function that answers it.
@@ -45,6 +55,12 @@ var manifoldExtension = (function () {
         confirm: function (text, title) { return tiled.confirm(text, title); },
         log: function (text) { tiled.log(text); },
         error: function (text) { tiled.error(text, function () {}); }
+    };
+
+    // The platform and the environment, replaceable like `ui` (the tests play Windows with it).
+    var system = {
+        platform: function () { return tiled.platform; },
+        getEnv: function (name) { var proc = new Process(); var value = proc.getEnv(name); proc.close(); return value; }
     };
 
     // What the last run did, for scripts and tests: {action, command, exitCode, output, error, opened}.
@@ -105,10 +121,47 @@ var manifoldExtension = (function () {
         return args.map(function (a) { return /[\s"']/.test(a) || a === "" ? '"' + a + '"' : a; }).join(" ");
     }
 
+    // ~ is the home folder: $HOME, or %USERPROFILE% on Windows, where HOME is usually unset.
     function expandHome(path) {
-        if (path === "~" || path.indexOf("~/") === 0)
-            return new Process().getEnv("HOME") + path.substring(1);
-        return path;
+        if (path !== "~" && path.indexOf("~/") !== 0 && path.indexOf("~\\") !== 0)
+            return path;
+        var home = system.platform() === "windows" ? (system.getEnv("USERPROFILE") || system.getEnv("HOME"))
+                                                   : system.getEnv("HOME");
+        if (!home)
+            return path;
+        return home + path.substring(1);
+    }
+
+    // The file that would run for `program` (a path, or a name looked up on PATH, with PATHEXT
+    // on Windows), or null. QProcess starts it the same way.
+    function findExecutable(program) {
+        var windows = system.platform() === "windows";
+        var exts = [""];
+        if (windows)
+            exts = exts.concat((system.getEnv("PATHEXT") || ".COM;.EXE;.BAT;.CMD").split(";"));
+        function existing(path) {
+            for (var i = 0; i < exts.length; i++)
+                if (File.exists(path + exts[i]))
+                    return path + exts[i];
+            return null;
+        }
+        if (/[\\/]/.test(program))
+            return existing(program);
+        var dirs = (system.getEnv("PATH") || "").split(windows ? ";" : ":");
+        for (var i = 0; i < dirs.length; i++) {
+            if (!dirs[i])
+                continue;
+            var found = existing(FileInfo.joinPaths(dirs[i], program));
+            if (found)
+                return found;
+        }
+        return null;
+    }
+
+    function lastLines(text, count) {
+        var lines = String(text).replace(/\x1b\[[0-9;]*[A-Za-z]/g, "").split(/\r?\n/)
+            .map(function (l) { return l.trim(); }).filter(function (l) { return l !== ""; });
+        return lines.slice(-count).join(" / ");
     }
 
     function stringProperty(objects, name) {
@@ -221,7 +274,9 @@ var manifoldExtension = (function () {
     }
 
     // Runs the CLI on the tileset at the given resolution ("64" or "64x48") and opens the result.
-    function upscale(resolution, actionName) {
+    // confirmLong: ask first when the run is estimated to take longer than LONG_RUN_S (the menu
+    // actions do; a script calling upscale() decides for itself).
+    function upscale(resolution, actionName, confirmLong) {
         var record = newRecord(actionName || "upscale", resolution);
         var current = currentTileset();
         if (current.error)
@@ -241,7 +296,26 @@ var manifoldExtension = (function () {
         var args = ["upscale", input, "--res", res.text, "-o", output, "--quiet", "--json"].concat(command.args);
         record.command = [command.path].concat(args);
         record.output = output;
-        ui.log("manifold: " + joinArgs(record.command));
+        var notFound = "could not run '" + command.path + "': not found; set its path with " +
+            "'manifold settings...' or the custom property manifold.path";
+        if (!findExecutable(command.path))
+            return fail(record, notFound);
+
+        var tiles = tileset.tileCount;
+        var seconds = Math.round(START_S + tiles * res.w * res.h / PIXELS_PER_S);
+        record.estimateSeconds = seconds;
+        if (confirmLong && seconds > LONG_RUN_S) {
+            var question = "manifold will render " + tiles + " tiles of '" + tileset.name + "' at " +
+                res.w + "x" + res.h + ": about " + seconds + " s on a 2-core CPU (less with a GPU), " +
+                "during which Tiled does not respond.\n\nRun it?";
+            if (!ui.confirm(question, "Upscale tileset with manifold")) {
+                record.error = "cancelled: estimated " + seconds + " s";
+                last = record;
+                return record;
+            }
+        }
+        ui.log("manifold: rendering " + tiles + " tiles of '" + tileset.name + "' at " + res.w + "x" + res.h +
+               " (about " + seconds + " s; Tiled waits until it is done): " + joinArgs(record.command));
 
         var proc = new Process();
         proc.workingDirectory = FileInfo.path(input);
@@ -254,9 +328,16 @@ var manifoldExtension = (function () {
         var stdout = proc.readStdOut(), stderr = proc.readStdErr();
         proc.close();
         record.exitCode = exitCode;
-        if (exitCode === -1 && stdout === "" && stderr === "")
-            return fail(record, "could not run '" + command.path + "' (not found or not executable); " +
-                        "set its path with 'manifold settings...' or the custom property manifold.path");
+        // Process.exec gives -1 both when the program could not start and when it crashed
+        // (src/tiled/scriptprocess.cpp: m_process->error() != UnknownError), with what it read.
+        if (exitCode === -1) {
+            if (!findExecutable(command.path))
+                return fail(record, notFound);
+            var said = lastLines(stderr, 3);
+            return fail(record, "'" + command.path + "' stopped before finishing: it crashed or was killed " +
+                        "(for example for lack of memory), or could not be started" +
+                        (said ? "; it wrote: " + said : ""));
+        }
         if (exitCode !== 0)
             return fail(record, cliError(stderr, stdout, exitCode));
         if (!File.exists(output))
@@ -267,8 +348,8 @@ var manifoldExtension = (function () {
         if (!opened)
             return fail(record, "could not open " + output);
         record.opened = opened.fileName;
-        var tiles = record.summary && record.summary.tiles !== undefined ? record.summary.tiles + " tiles " : "";
-        ui.log("manifold: " + tiles + "-> " + output);
+        var done = record.summary && record.summary.tiles !== undefined ? record.summary.tiles + " tiles " : "";
+        ui.log("manifold: " + done + "-> " + output);
         last = record;
         return record;
     }
@@ -280,11 +361,13 @@ var manifoldExtension = (function () {
         var tileset = current.tileset;
         var w = tileset.tileWidth * 2, h = tileset.tileHeight * 2;
         var suggestion = w === h ? String(w) : w + "x" + h;
+        // tiled.prompt gives "" on Cancel, never null (QInputDialog::getText in
+        // src/tiled/scriptmodule.cpp); an empty answer cannot be a resolution anyway.
         var answer = ui.prompt("Resolution of the new tiles (64, or 64x48 for width x height):",
                                suggestion, "Upscale tileset with manifold");
         if (answer === undefined || answer === null || String(answer).trim() === "")
             return null;  // cancelled
-        return upscale(String(answer), "upscale");
+        return upscale(String(answer), "upscale", true);
     }
 
     function regenerateAction() {
@@ -300,23 +383,28 @@ var manifoldExtension = (function () {
             ".tsx and .png beside the tileset; the tileset itself is not changed.";
         if (!ui.confirm(question, "Regenerate tileset"))
             return null;
-        return upscale(res, "regenerate");
+        return upscale(res, "regenerate", true);
     }
 
+    // tiled.prompt returns "" on Cancel, never null (QInputDialog::getText gives a null QString,
+    // src/tiled/scriptmodule.cpp ScriptModule::prompt), the same as OK on an empty field. So an
+    // empty answer is Cancel and nothing is saved; "manifold" means the one on PATH and "-" no
+    // extra arguments.
     function settingsAction() {
         var settings = readSettings();
-        var path = ui.prompt("Path of the manifold executable (empty: manifold on PATH):",
-                             settings.path || "", "manifold settings");
-        if (path === undefined || path === null)
+        var path = ui.prompt("Path of the manifold executable (manifold: the one on PATH):",
+                             settings.path || "manifold", "manifold settings");
+        if (path === undefined || path === null || String(path).trim() === "")
             return null;
-        var args = ui.prompt("Extra arguments for manifold upscale (e.g. --model DIR --device cpu):",
-                             joinArgs(splitArgs(settings.args)), "manifold settings");
-        if (args === undefined || args === null)
+        var currentArgs = joinArgs(splitArgs(settings.args));
+        var args = ui.prompt("Extra arguments for manifold upscale (e.g. --model DIR --device cpu; - for none):",
+                             currentArgs || "-", "manifold settings");
+        if (args === undefined || args === null || String(args).trim() === "")
             return null;
         settings.path = String(path).trim();
-        if (!settings.path)
+        if (settings.path === "manifold")
             delete settings.path;
-        settings.args = splitArgs(args);
+        settings.args = String(args).trim() === "-" ? [] : splitArgs(args);
         writeSettings(settings);
         ui.log("manifold: settings saved to " + settingsPath());
         return settings;
@@ -343,7 +431,10 @@ var manifoldExtension = (function () {
 
     return {
         ui: ui,
+        system: system,
         upscale: upscale,
+        expandHome: expandHome,
+        findExecutable: findExecutable,
         regenerate: regenerateAction,
         settingsPath: settingsPath,
         readSettings: readSettings,

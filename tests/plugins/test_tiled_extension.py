@@ -209,8 +209,8 @@ def test_errors_reach_the_console(tmp_path, tiny_model_dir, manifold_exe):
     assert log["steps"][0]["unused_answers"] == 1  # no dialog was shown
 
     assert not_found["command"][0] == str(work / "no-such-manifold")
-    assert not_found["exitCode"] == -1
-    assert "could not run" in not_found["error"] and "no-such-manifold" in not_found["error"]
+    assert not_found["exitCode"] is None  # found missing before anything ran
+    assert not_found["error"].startswith(f"could not run '{work / 'no-such-manifold'}': not found; ")
 
     # The extension reports exactly the CLI's own error line.
     direct = subprocess.run([manifold_exe, "upscale", str(tsx), "--res", "32", "-o", str(tmp_path / "x.tsx"),
@@ -231,3 +231,172 @@ def test_errors_reach_the_console(tmp_path, tiny_model_dir, manifold_exe):
     assert log["errors"] == ["manifold: " + r["error"] for r in (nothing, not_found, cli_failure, bad_res, no_file)]
     assert sorted(p.name for p in work.iterdir()) == ["broken.png", "broken.tsx", "embedded.tmx", "fix.png",
                                                      "fix.tsx"]
+
+
+def fake_cli(path: Path, body: str) -> Path:
+    path.write_text("#!/bin/sh\n" + body)
+    path.chmod(0o755)
+    return path
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory, tiny_model_dir, manifold_exe):
+    """One Tiled session for items 7-10 of issue 12: the settings dialog cancelled, crashing CLIs, a
+    Windows-like environment, a long run declined and a normal run."""
+    tmp_path = tmp_path_factory.mktemp("session")
+    work = tmp_path / "work"
+    work.mkdir()
+    ran = tmp_path / "ran.txt"
+    paths = {
+        "work": work, "ran": ran,
+        "crash_loud": fake_cli(tmp_path / "crash-loud", "echo 'loading the model' >&2\nkill -9 $$\n"),
+        "crash_silent": fake_cli(tmp_path / "crash-silent", "kill -9 $$\n"),
+        "recorder": fake_cli(tmp_path / "recorder", f"echo ran >> '{ran}'\nexit 1\n"),
+        "profile": tmp_path / "Users" / "Jörg",
+    }
+    loud = write_tileset(work, "loud", {"manifold.path": str(paths["crash_loud"])})
+    silent = write_tileset(work, "silent", {"manifold.path": str(paths["crash_silent"])})
+    big = write_tileset(work, "big", {"manifold.path": str(paths["recorder"])})
+    tsx = write_tileset(work, "fix")
+    (paths["profile"] / "bin").mkdir(parents=True)
+    (paths["profile"] / "bin" / "manifold").symlink_to(manifold_exe)
+    model = f'--model "{tiny_model_dir}"'
+    log = run_tiled(tmp_path, [
+        {"trigger": "ManifoldSettings", "answers": [manifold_exe, model]},                      # 0
+        {"trigger": "ManifoldSettings", "answers": [None]},                                     # 1 Cancel
+        {"trigger": "ManifoldSettings", "answers": ["/elsewhere/manifold", None]},              # 2 Cancel
+        {"open": str(loud)},
+        {"trigger": "ManifoldUpscaleTileset", "answers": ["32"]},                               # 4
+        {"open": str(silent)},
+        {"trigger": "ManifoldUpscaleTileset", "answers": ["32"]},                               # 6
+        {"open": str(big)},
+        {"trigger": "ManifoldUpscaleTileset", "answers": ["4096", False]},                      # 8 declined
+        # Windows: HOME is usually unset there; ~ is %USERPROFILE%.
+        {"windows": {"USERPROFILE": str(paths["profile"]), "HOME": "", "PATH": "", "PATHEXT": ".EXE"},
+         "trigger": "ManifoldSettings", "answers": ["~/bin/manifold", model]},                  # 9
+        {"open": str(tsx)},
+        {"trigger": "ManifoldUpscaleTileset", "answers": ["32"]},                               # 11
+        {"eval": "return ext.expandHome ? [ext.expandHome('~'), ext.expandHome('a/~/b')] : null"},  # 12
+        {"trigger": "ManifoldSettings", "answers": ["manifold", "-"]},                          # 13
+    ])
+    return log, paths
+
+
+def test_cancel_in_settings_keeps_them(session, tiny_model_dir, manifold_exe):
+    """Item 7: tiled.prompt gives "" on Cancel (the driver's prompt does too): nothing is saved."""
+    steps = session[0]["steps"]
+    saved = {"path": manifold_exe, "args": ["--model", str(tiny_model_dir)]}
+    assert steps[0]["settings"] == saved
+    assert steps[1]["settings"] == saved and steps[1]["unused_answers"] == 0  # one prompt, then nothing
+    assert steps[2]["settings"] == saved
+    assert steps[13]["settings"] == {"args": []}  # "manifold": the one on PATH; "-": no extra arguments
+
+
+def test_a_crash_is_not_reported_as_not_found(session):
+    """Item 8: Process.exec returns -1 for a crash too; the executable exists, and stderr is shown."""
+    steps, paths = session[0]["steps"], session[1]
+    loud_run, silent_run = steps[4]["run"], steps[6]["run"]
+    assert loud_run["exitCode"] == -1 and silent_run["exitCode"] == -1
+    assert loud_run["error"] == (f"'{paths['crash_loud']}' stopped before finishing: it crashed or was killed (for "
+                                 "example for lack of memory), or could not be started; it wrote: loading the model")
+    assert silent_run["error"].startswith(f"'{paths['crash_silent']}' stopped before finishing")
+    assert "not found" not in silent_run["error"] and "it wrote" not in silent_run["error"]
+
+
+def test_home_on_windows_is_userprofile(session):
+    """Item 9: with HOME unset, as on Windows, ~ expands to %USERPROFILE%."""
+    steps, paths = session[0]["steps"], session[1]
+    assert steps[9]["settings"]["path"] == "~/bin/manifold"
+    home_run = steps[11]["run"]
+    assert home_run["command"][0] == str(paths["profile"] / "bin" / "manifold")
+    assert home_run["error"] is None and home_run["opened"] == str(paths["work"] / "fix-32.tsx")
+    assert steps[12]["value"] == [str(paths["profile"]), "a/~/b"]
+
+
+def test_console_says_what_runs_and_long_runs_ask(session):
+    """Item 10: Tiled blocks while the CLI runs: the Console says what runs on how many tiles before it
+    starts, and a run estimated to be long asks first (declined: nothing runs)."""
+    log, paths = session
+    steps = log["steps"]
+    declined = steps[8]["run"]
+    assert declined["error"].startswith("cancelled") and declined["exitCode"] is None
+    assert not paths["ran"].exists()
+    question = [d for d in log["dialogs"] if d["kind"] == "confirm"][-1]
+    assert "render 8 tiles of 'big' at 4096x4096" in question["text"]
+    assert f"about {declined['estimateSeconds']} s" in question["text"] and declined["estimateSeconds"] > 500
+
+    work = paths["work"]
+    starts = [m for m in log["messages"] if m.startswith("manifold: rendering ")]
+    assert starts[-1].startswith("manifold: rendering 8 tiles of 'fix' at 32x32 (about 1 s; Tiled waits until it "
+                                 "is done): " + str(paths["profile"] / "bin" / "manifold") + " upscale ")
+    assert log["messages"].index(starts[-1]) < log["messages"].index(f"manifold: 8 tiles -> {work / 'fix-32.tsx'}")
+
+
+def test_uses_only_api_declared_in_tiled_1_8_to_1_12():
+    """Item 11: every Tiled API name the extension uses is declared, not deprecated, in the scripting
+    definitions (docs/scripting-doc/index.d.ts) of Tiled 1.8.2 and of the newest release, 1.12.2, as
+    listed in tiled_api_names.txt (derived from mapeditor/tiled by tiled_api.py). A newer Tiled cannot be
+    installed here without a display (Debian has 1.8.2; no AppImage/Flatpak/PyPI/npm package)."""
+    from tiled_api import EXTENSION, read_names_file, used_names
+
+    versions, names = read_names_file()
+    assert versions == ["1.8.2", "1.12.2"]
+    used = used_names(EXTENSION.read_text())
+    assert {"tiled.prompt", "Process.exec", "Process.getEnv", "Tileset.tileCount", "tiled.platform", "File.exists",
+            "TilesetsView.currentTileset", "TiledObject.property"} <= used
+    missing = sorted(used - names.keys())
+    assert not missing, (f"not in tiled_api_names.txt: {missing}; re-derive it with "
+                         "`python tests/plugins/tiled_api.py TILED.git v1.8.2 v1.12.2`")
+    for name in sorted(used):
+        assert names[name] == {"1.8.2": "yes", "1.12.2": "yes"}, (name, names[name])
+
+
+def test_tiled_api_parser():
+    """The reader of index.d.ts behind tiled_api_names.txt: members, `extends`, `public`, @deprecated."""
+    from tiled_api import declared, lookup, used_names
+
+    dts = '''
+declare class TiledObject {
+  property(name: string): string;
+}
+declare class Asset extends TiledObject {
+  readonly fileName: string;
+}
+declare class Tileset extends Asset {
+  tileCount : number
+  /**
+   * @deprecated Use {@link imageFileName} instead.
+   */
+  image: string;
+  imageFileName: string;
+}
+declare class TextFile {
+  static readonly ReadOnly: unique symbol;
+  public readAll(): string;
+}
+declare namespace tiled {
+  export const platform: string;
+  export function prompt(label: string, text?: string, title?: string): string;
+}
+'''
+    types = declared(dts)
+    assert lookup(types, "Tileset.property") is False and lookup(types, "Tileset.fileName") is False
+    assert lookup(types, "Tileset.image") is True and lookup(types, "Tileset.imageFileName") is False
+    assert lookup(types, "Tileset.nothing") is None and lookup(types, "Nothing.x") is None
+    assert lookup(types, "TextFile.readAll") is False and lookup(types, "TextFile.ReadOnly") is False
+    assert lookup(types, "tiled.platform") is False and lookup(types, "tiled.prompt") is False
+    js = "var proc = new Process(); proc.exec(a); tileset.tileCount; tiled.mapEditor.tilesetsView.currentTileset"
+    assert used_names(js) == {"Process.exec", "Tileset.tileCount", "tiled.mapEditor", "MapEditor.tilesetsView",
+                              "TilesetsView.currentTileset"}
+    with pytest.raises(ValueError):
+        used_names("var p = new Process();")
+
+
+def test_states_the_versions_it_supports_and_how_they_were_tested():
+    """Item 11: the extension's header and the README say which Tiled versions are covered, and how."""
+    header = (PLUGINS / "tiled" / "manifold.js").read_text().split("*/", 1)[0]
+    assert "Works with Tiled 1.8 to 1.12" in header and "1.12.2" in header
+    readme = (PLUGINS.parent / "README.md").read_text()
+    section = readme.split("## Tiled extension", 1)[1].split("\n## ", 1)[0]
+    for needed in ("Tiled 1.8 to 1.12", "1.8.2", "1.12.2", "index.d.ts", "tiled_api_names.txt"):
+        assert needed in section, needed

@@ -9,6 +9,11 @@
  * A plan: {"steps": [{"open": "a.tsx"}, {"answers": ["32"], "trigger": "ManifoldUpscaleTileset"},
  *                    {"select_tileset": "fix"}, ...]}
  * "answers" are given, in order, to the extension's dialogs (prompt and confirm) instead of a user.
+ * A prompt answered null is a Cancel, and returns "" as tiled.prompt does (QInputDialog::getText
+ * gives a null QString on Cancel: src/tiled/scriptmodule.cpp ScriptModule::prompt); a confirm
+ * answered anything but true is No.
+ * {"eval": "JS"} runs JS as a function body with `ext` (the extension's object) and stores its
+ * value; {"windows": {"USERPROFILE": ...}} makes the extension see Windows and that environment.
  */
 
 /* global tiled, Process, TextFile, Qt, manifoldExtension */
@@ -60,7 +65,10 @@
             log.dialogs.push({ kind: kind, text: text, answer: value });
             return value;
         }
-        ext.ui.prompt = function (label, text) { return answer("prompt", label + " [" + text + "]"); };
+        ext.ui.prompt = function (label, text) {
+            var value = answer("prompt", label + " [" + text + "]");
+            return value === null || value === undefined ? "" : String(value);
+        };
         ext.ui.confirm = function (text) { return answer("confirm", text) === true; };
         var realLog = ext.ui.log, realError = ext.ui.error;
         ext.ui.log = function (text) { log.messages.push(text); realLog(text); };
@@ -70,6 +78,14 @@
             var entry = { step: step };
             if (step.open) {
                 entry.opened = describe(tiled.open(step.open));
+            }
+            if (step.windows && ext.system) {
+                var winEnv = step.windows;
+                ext.system.platform = function () { return "windows"; };
+                ext.system.getEnv = function (name) { return winEnv[name] || ""; };
+            }
+            if (step.eval) {
+                entry.value = new Function("ext", step.eval)(ext);
             }
             if (step.select_tileset) {
                 var map = tiled.activeAsset;
