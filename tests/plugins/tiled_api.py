@@ -70,7 +70,7 @@ def declared(dts: str) -> dict[str, dict]:
     declarations of one name are merged."""
     types: dict[str, dict] = {}
     for m in _BLOCK.finditer(dts):
-        kind, name, base = m.groups()
+        _kind, name, base = m.groups()
         entry = types.setdefault(name, {"extends": None, "members": {}})
         entry["extends"] = entry["extends"] or base
         depth, i, body_start = 1, m.end(), m.end()
@@ -80,7 +80,7 @@ def declared(dts: str) -> dict[str, dict]:
         body = dts[body_start:i - 1]
         # Members are at the block's own depth: drop nested braces and comments, keeping the
         # @deprecated mark of the comment just before a member.
-        depth, line_start, lines = 0, 0, []
+        depth = 0
         flat = []
         for ch in body:
             if ch == "{":
