@@ -16,6 +16,11 @@ import typer
 from rich.console import Console
 
 from manifold_core.errors import UserError
+from manifold_train.config import COORDINATES, TRAIN_PRECISIONS
+from manifold_train.config import TRAIN_DEFAULTS as D  # pure Python: the one source of training defaults
+
+from .pixelart import ALPHAS, PALETTES
+from .runtime import DEVICES, EDGES, PRECISIONS
 
 app = typer.Typer(
     help="Learn a compact code for pixel-art tiles and render them again at any resolution.",
@@ -24,26 +29,18 @@ app = typer.Typer(
 console = Console(stderr=True, soft_wrap=True)  # an error stays one line, whatever the width
 
 
-class Device(str, Enum):
-    auto = "auto"
-    cpu = "cpu"
-    cuda = "cuda"
+def choices(name: str, values: tuple[str, ...]) -> type[Enum]:
+    """A Typer choice type built from the constant the code itself checks against (one source)."""
+    return Enum(name, {v: v for v in values}, type=str)
 
 
-class Coordinates(str, Enum):
-    center = "center"
-    corner = "corner"
-
-
-class Precision(str, Enum):
-    auto = "auto"
-    fp32 = "fp32"
-    bf16 = "bf16"
-
-
-class InferencePrecision(str, Enum):
-    fp32 = "fp32"
-    int8 = "int8"
+Device = choices("Device", DEVICES)
+Coordinates = choices("Coordinates", COORDINATES)
+Precision = choices("Precision", TRAIN_PRECISIONS)
+InferencePrecision = choices("InferencePrecision", PRECISIONS)
+Edges = choices("Edges", EDGES)
+Palette = choices("Palette", PALETTES)
+Alpha = choices("Alpha", ALPHAS)
 
 
 def one_line(message: str) -> str:
@@ -115,60 +112,70 @@ def info(
 @app.command()
 def train(
     data: List[Path] = typer.Argument(..., help="Tile images, folders of tiles, or tileset sheets (with --tile-size)."),
-    out: Path = typer.Option(..., "--out", "-o", help="Run directory: weights, log.csv, loss.png, repros.png."),
-    preset: str = typer.Option("seed-b8-h128", help="Model preset (`manifold info` lists them)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Run directory: checkpoint.pt, log.csv, loss.png, repros.png."),
+    preset: str = typer.Option("seed-b8-h128", help="Model preset (`manifold info` lists them): seed-* are the "
+                               "global kind (one code per tile), local-* the local kind (a feature grid)."),
     channels: Optional[int] = typer.Option(None, help="1 (grey), 3 (RGB) or 4 (RGBA); default: the preset's."),
-    max_inputs: int = typer.Option(1_000_000, help="Tiles to show the model (the seed's unit: 1M)."),
-    batch_size: int = typer.Option(64),
-    lr: float = typer.Option(3e-4, help="AdamW learning rate, cosine-annealed to 0 over the run."),
-    weight_decay: float = typer.Option(0.01),
-    std_mean_factor: float = typer.Option(1e-4, help="Weight of the seed's code std/mean constraint."),
-    tile_size: int = typer.Option(0, help="Inputs are sheets cut into tiles of this size (0: one tile per image)."),
-    margin: int = typer.Option(0, help="Sheet margin in pixels."),
-    spacing: int = typer.Option(0, help="Sheet spacing between tiles in pixels."),
-    val_percent: int = typer.Option(10, help="Share of tiles held out for validation (split by content hash)."),
-    augment: bool = typer.Option(True, help="Random flips and 1-pixel shifts, as in the seed."),
-    coordinates: Coordinates = typer.Option(Coordinates.center, help="Pixel centres, or the seed's corner-aligned grid."),
-    pixels_per_tile: int = typer.Option(128, help="Decoder loss on this many random pixels per tile (0: every "
-                                        "pixel, the seed's recipe): as good per input and much faster."),
-    precision: Precision = typer.Option(Precision.auto, help="bf16 autocast; auto: bf16 on a CPU with AVX-512 "
+    max_inputs: int = typer.Option(D["max_inputs"], help="Tiles to show the model (the seed's unit: 1M)."),
+    batch_size: int = typer.Option(D["batch_size"]),
+    lr: float = typer.Option(D["lr"], help="AdamW learning rate, cosine-annealed to 0 over the run."),
+    weight_decay: float = typer.Option(D["weight_decay"]),
+    std_mean_factor: float = typer.Option(D["std_mean_factor"], help="Weight of the seed's code std/mean "
+                                          "constraint (global kind)."),
+    tile_size: int = typer.Option(D["tile_size"], help="Inputs are sheets cut into tiles of this size (0: one "
+                                  "tile per image)."),
+    margin: int = typer.Option(D["margin"], help="Sheet margin in pixels."),
+    spacing: int = typer.Option(D["spacing"], help="Sheet spacing between tiles in pixels."),
+    val_percent: int = typer.Option(D["val_percent"], help="Share of tiles held out for validation (split by "
+                                    "content hash), 1 to 99."),
+    augment: bool = typer.Option(D["augment"], help="Random flips (and the seed's 1-pixel shifts, global kind)."),
+    coordinates: Coordinates = typer.Option(D["coordinates"], help="Pixel centres, or the seed's corner-aligned grid."),
+    pixels_per_tile: int = typer.Option(D["pixels_per_tile"], help="Decoder loss on this many random pixels per "
+                                        "tile (0: every pixel, the seed's recipe): as good per input and much faster."),
+    precision: Precision = typer.Option(D["precision"], help="bf16 autocast; auto: bf16 on a CPU with AVX-512 "
                                         "BF16 or AMX and on GPUs that support it, else fp32."),
-    channels_last: bool = typer.Option(True, help="Encoder tensors in NHWC layout (same numbers, a little "
-                                       "faster on the CPU)."),
-    compile: bool = typer.Option(False, "--compile", help="torch.compile the forward pass (about even on a "
+    channels_last: bool = typer.Option(D["channels_last"], help="Encoder tensors in NHWC layout (same numbers, "
+                                       "a little faster on the CPU)."),
+    compile: bool = typer.Option(D["compile"], "--compile", help="torch.compile the forward pass (about even on a "
                                  "2-core CPU, plus compile time; see BENCHMARKS.md)."),
-    cache_embedding: bool = typer.Option(True, help="Embed the pixel grid once per run (same numbers)."),
-    eval_every: int = typer.Option(0, help="Inputs between validations and checkpoints (0: 50 per run)."),
-    seed: int = typer.Option(0),
-    device: str = typer.Option("cpu", help="cpu or cuda."),
-    threads: int = typer.Option(0, help="CPU threads for torch (0: all cores)."),
+    cache_embedding: bool = typer.Option(D["cache_embedding"], help="Embed the pixel grid once per run (global "
+                                         "kind; same numbers)."),
+    eval_every: int = typer.Option(D["eval_every"], help="Inputs between validations and checkpoints (0: 50 per run)."),
+    seed: int = typer.Option(D["seed"]),
+    device: str = typer.Option(D["device"], help="cpu or cuda."),
+    threads: int = typer.Option(D["threads"], help="CPU threads for torch (0: all cores)."),
     resume: bool = typer.Option(False, help="Continue the run in --out from its last checkpoint."),
+    overwrite: bool = typer.Option(False, help="Start a new run in an --out that holds one (its files are replaced)."),
 ):
-    """Train the autoencoder on tiles (PyTorch)."""
+    """Train the autoencoder on tiles (PyTorch). Ctrl-C writes a checkpoint and stops; --resume continues."""
     need_torch("train")
+    from manifold_train.config import TrainConfig
     from manifold_train.config import preset as get_preset
-    from manifold_train.trainer import TrainConfig
     from manifold_train.trainer import train as run_training
 
     try:
         model_config = get_preset(preset, channels)
     except (KeyError, ValueError) as exc:
-        fail(exc.args[0])
+        fail(str(exc.args[0]), 2)
     cfg = TrainConfig(
         data=[str(d) for d in data], out=str(out), model=model_config, preset=preset, tile_size=tile_size,
         margin=margin, spacing=spacing, val_percent=val_percent, max_inputs=max_inputs, batch_size=batch_size,
         lr=lr, weight_decay=weight_decay, std_mean_factor=std_mean_factor, augment=augment,
-        coordinates=coordinates.value, pixels_per_tile=pixels_per_tile, precision=precision.value,
-        channels_last=channels_last, compile=compile, cache_embedding=cache_embedding,
-        eval_every=eval_every, seed=seed, device=device, threads=threads,
+        coordinates=Coordinates(coordinates).value, pixels_per_tile=pixels_per_tile,
+        precision=Precision(precision).value, channels_last=channels_last, compile=compile,
+        cache_embedding=cache_embedding, eval_every=eval_every, seed=seed, device=device, threads=threads,
     )
     try:
-        result = run_training(cfg, resume=resume)
+        result = run_training(cfg, resume=resume, overwrite=overwrite)
     except UserError as exc:
-        fail(str(exc))
+        fail(exc)
     if result.get("rank", 0) != 0:  # under torchrun the first process reports for all
         return
     d = result["data"]
+    if result["interrupted"]:
+        console.print(f"interrupted after {result['inputs']:,} inputs; checkpoint written. Continue with: "
+                      f"manifold train ... -o {out} --resume", markup=False)
+        raise typer.Exit(130)
     console.print(f"trained {result['inputs']:,} inputs on {d['train']} tiles ({d['val']} held out, "
                   f"{d['empty']} empty and {d['duplicates']} duplicates skipped) in {result['wall_s']:.0f} s; "
                   f"validation MSE {result['val_mse']:.5f}")
@@ -189,10 +196,11 @@ def export(
     try:
         card = export_model(run_dir, out, coordinates.value if coordinates else None)
     except UserError as exc:
-        fail(str(exc))
-    console.print(f"exported {card['preset'] or 'model'} ({card['channels']} channels, "
-                  f"{card['input_size']}px in, code {card['code_size']}) to {out}/  "
-                  f"validation MSE {card['metrics']['val_mse']:.5f}", markup=False)
+        fail(exc)
+    size = f"{card.input_size}px in" if card.input_size else "any tile size in"
+    val = card.metrics.get("val_mse")
+    console.print(f"exported {card.preset or 'model'} ({card.decoder} kind, {card.channels} channels, {size}) "
+                  f"to {out}/  validation MSE {val if val is None else f'{val:.5f}'}", markup=False)
 
 
 @app.command()
@@ -203,10 +211,18 @@ def upscale(
                             "map's new tile size; every tileset scales by the same factor."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Where to write (default: beside INPUT, named "
                                        "after --res). For .tsx/.tmx a folder, or a file name ending like INPUT."),
-    model: Optional[Path] = typer.Option(None, help="A model directory (default: the embedded model)."),
-    device: Device = typer.Option(Device.auto, help="auto uses CUDA when onnxruntime can, else the CPU."),
-    precision: InferencePrecision = typer.Option(InferencePrecision.fp32, help="int8: the decoder with quantized "
-                                                 "matrix multiplies, faster on the CPU, about 0.1 dB PSNR lower "
+    model: Optional[str] = typer.Option(None, help="A model folder (from `manifold export`), or an embedded "
+                                        "model by name: default (upscaling) or seed (the seed's global-code model)."),
+    edges: Edges = typer.Option(Edges("auto"), help="What lies beyond a tile's border: clamp repeats the border, wrap "
+                                "continues from the opposite side (seamless tiles stay seamless), auto wraps the "
+                                "tiles that are seamless. (Local-kind models; the seed model ignores it.)"),
+    palette: Palette = typer.Option(Palette("off"), help="keep: snap every output colour to the source tile's colours "
+                                    "(a sheet's: the whole sheet's) when it has at most 256."),
+    alpha: Alpha = typer.Option(Alpha("smooth"), help="cut: every pixel fully opaque or fully transparent; smooth: "
+                                "soft edges as rendered."),
+    device: Device = typer.Option(Device("auto"), help="auto uses CUDA when onnxruntime can, else the CPU."),
+    precision: InferencePrecision = typer.Option(InferencePrecision("fp32"), help="int8: the decoder with quantized "
+                                                 "matrix multiplies, faster on the CPU, slightly lower PSNR "
                                                  "(BENCHMARKS.md)."),
     tile_size: Optional[str] = typer.Option(None, "--tile-size", help="INPUT is a tileset sheet of tiles this "
                                             "size (32, or WxH like 32x16); every cell is rendered at --res."),
@@ -274,6 +290,7 @@ def upscale(
                 raise UserError(f"{shown(source)}: no tile images in this folder")
             total = len(files)
         tile_model = TileModel.load(model, device.value, precision.value)
+        tile_model.edges, tile_model.palette, tile_model.alpha = edges.value, palette.value, alpha.value
         with _progress(quiet or as_json) as progress:
             task = progress.add_task(f"upscaling to {width}x{height}", total=total)
             advance = lambda n: progress.advance(task, n)  # noqa: E731
@@ -339,7 +356,7 @@ def bench(
     data: Path = typer.Option(Path("data"), help="Folder with the Crawl sheets wall/floor/feat.png: held-out "
                               "tiles for inference and int8 PSNR (procedural tiles without them)."),
     only: Optional[List[str]] = typer.Option(None, "--only", help="Run only these sections (repeatable): matmul, "
-                                             "inference, int8, pixel_budget, training, startup, memory."),
+                                             "inference, upscalers, int8, pixel_budget, training, startup, memory."),
     memory_tiles: Optional[int] = typer.Option(None, help="Tiles for the memory run (default 10,000; --quick 1,000)."),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON on stdout."),
     plot_png: Optional[Path] = typer.Option(None, "--plot", help="Also draw the inference and training "

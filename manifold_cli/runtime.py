@@ -48,6 +48,7 @@ EMBEDDED_MODELS = {"default": DEFAULT_MODEL_DIR, "seed": PACKAGE_DIR / "seed_mod
 DEFAULT_PIXEL_BUDGET = 4096  # output pixels per decoder run, tuned by `manifold bench` (BENCHMARKS.md)
 ENCODE_BATCH = 32  # tiles per encoder run: its activations for 256 tiles alone took ~400 MB (BENCHMARKS.md)
 PRECISIONS = ("fp32", "int8")
+DEVICES = ("auto", "cpu", "cuda")
 DECODER_FILES = {"fp32": "decoder.onnx", "int8": "decoder.int8.onnx"}
 EDGES = ("clamp", "wrap", "auto")  # how the local kind sees beyond a tile's border
 NUMPY_PAD = {"clamp": "edge", "wrap": "wrap"}
@@ -167,6 +168,10 @@ class TileModel:
     provider: str
     pixel_budget: int = DEFAULT_PIXEL_BUDGET
     precision: str = "fp32"
+    # how render() finishes tiles unless a call says otherwise (`manifold upscale --edges/--palette/--alpha`)
+    edges: str = "clamp"
+    palette: str = "off"
+    alpha: str = "smooth"
 
     @classmethod
     def load(cls, model_dir: str | Path | None = None, device: str = "auto", precision: str = "fp32") -> "TileModel":
@@ -229,8 +234,8 @@ class TileModel:
                                                        "width": w})[0]
                                for i in range(0, len(latents), per_run)])
 
-    def render(self, tiles: np.ndarray, height: int, width: int, chunk: int = 256, edges: str = "clamp",
-               palette: str = "off", alpha: str = "smooth", shared_palette: np.ndarray | None = None
+    def render(self, tiles: np.ndarray, height: int, width: int, chunk: int = 256, edges: str | None = None,
+               palette: str | None = None, alpha: str | None = None, shared_palette: np.ndarray | None = None
                ) -> Iterator[np.ndarray]:
         """RGBA tiles [N, h, w, 4] uint8 (one size per call) -> chunks of [n, height, width, 4] uint8, in order.
 
@@ -239,8 +244,9 @@ class TileModel:
         kind): "clamp" repeats the border pixels outward, "wrap" continues from the opposite
         side (a seamless tile stays seamless), "auto" wraps the tiles that are seamless.
         `palette` and `alpha`: pixel-art finishing (pixelart.py; a sheet passes its own colours
-        as `shared_palette`).
+        as `shared_palette`). Options left None take the model's own (the attributes above).
         """
+        edges, palette, alpha = edges or self.edges, palette or self.palette, alpha or self.alpha
         if edges not in EDGES:
             raise UsageError(f"--edges must be one of {', '.join(EDGES)}, got {edges!r}")
         if palette not in PALETTES or alpha not in ALPHAS:

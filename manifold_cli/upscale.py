@@ -278,11 +278,15 @@ def check_sheet_memory(model: TileModel, sheet: Sheet, height: int, width: int, 
 
 def render_sheet(model: TileModel, sheet: Sheet, height: int, width: int,
                  advance: Callable[[int], None] = lambda n: None) -> tuple[np.ndarray, Grid]:
-    """Render every cell at width x height and lay them out on the scaled grid (empty cells stay empty)."""
+    """Render every cell at width x height and lay them out on the scaled grid (empty cells stay empty).
+
+    With --palette keep every cell snaps to the colours of the whole sheet (when it has at most
+    256), so cells that shared a palette still do."""
     grid = scaled_grid(sheet.grid, height, width)
     out = np.zeros((grid.extent(sheet.rows, height), grid.extent(sheet.cols, width), 4), np.uint8)
     index = 0
-    for chunk in model.render(sheet.tiles, height, width, chunk=tiles_per_chunk(height, width)):
+    shared = palette_of(sheet.tiles) if model.palette == "keep" else None
+    for chunk in model.render(sheet.tiles, height, width, chunk=tiles_per_chunk(height, width), shared_palette=shared):
         for tile in chunk:
             x, y = grid.origin(index % sheet.cols, index // sheet.cols)
             out[y:y + height, x:x + width] = tile

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 ACTIVATIONS = ("gelu", "relu", "silu")
 DECODER_KINDS = ("global", "local")  # the model registry's names (manifold_train.registry)
+COORDINATES = ("center", "corner")  # pixel centres, or the seed's corner-aligned grid (model.py says why)
+TRAIN_PRECISIONS = ("auto", "fp32", "bf16")
 
 
 @dataclass(frozen=True)
@@ -185,8 +187,10 @@ class TrainConfig:
             bad.append("--pixels-per-tile, --eval-every and --threads must be 0 or more")
         if self.tile_size < 0 or self.margin < 0 or self.spacing < 0:
             bad.append("--tile-size, --margin and --spacing must be 0 or more")
-        if self.precision not in ("auto", "fp32", "bf16"):
+        if self.precision not in TRAIN_PRECISIONS:
             bad.append(f"--precision {self.precision}: auto, fp32 or bf16")
+        if self.coordinates not in COORDINATES:
+            bad.append(f"--coordinates {self.coordinates}: one of {', '.join(COORDINATES)}")
         if not (self.checkpoint_minutes > 0):
             bad.append(f"checkpoint_minutes {self.checkpoint_minutes}: must be positive")
         return bad

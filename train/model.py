@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from .config import ModelConfig
+from .config import COORDINATES, ModelConfig
 
 ACTIVATION_MODULES = {"gelu": nn.GELU, "relu": nn.ReLU, "silu": nn.SiLU}
 
@@ -29,7 +29,6 @@ ACTIVATION_MODULES = {"gelu": nn.GELU, "relu": nn.ReLU, "silu": nn.SiLU}
 # edge and a 2x render puts two output pixels exactly over each source pixel. "corner" is
 # the seed's linspace(-1, 1, n): the first and last pixel centres sit on the edges, which
 # shifts a 2x render by a fraction of a pixel; keep it only to reproduce the seed.
-COORDINATES = ("center", "corner")
 
 
 def pixel_axis(n, convention: str = "center", device=None) -> torch.Tensor:

@@ -94,3 +94,59 @@ def test_nearest_alpha_scaling():
 def test_model_directory_errors(tmp_path):
     with pytest.raises(UserError, match="not a model directory"):
         load_model_info(tmp_path)
+
+
+# ---------------------------------------------------------------- the local kind
+def seamless_tile(size=16):
+    """A tile that tiles: colours are periodic sine waves with the tile's own period."""
+    y, x = np.mgrid[:size, :size] / size * 2 * np.pi
+    rgb = np.stack([np.sin(x) + np.cos(2 * y), np.cos(x + y), np.sin(2 * x) * np.sin(y)], -1)
+    rgba = np.concatenate([(rgb - rgb.min()) / np.ptp(rgb) * 255, np.full((size, size, 1), 255)], -1)
+    return rgba.round().astype(np.uint8)
+
+
+def seam_and_inside(image):
+    """Mean colour step across the middle column/row seam of a 2x2 layout, and inside a tile."""
+    img = image.astype(np.float32)
+    h, w = img.shape[0] // 2, img.shape[1] // 2
+    steps_x = np.abs(np.diff(img, axis=1)).mean(axis=(0, 2))
+    steps_y = np.abs(np.diff(img, axis=0)).mean(axis=(1, 2))
+    seam = (steps_x[w - 1] + steps_y[h - 1]) / 2
+    inside = (np.delete(steps_x, [w - 1]).mean() + np.delete(steps_y, [h - 1]).mean()) / 2
+    return seam, inside
+
+
+@pytest.mark.parametrize("edges", ["wrap", "auto"])
+def test_a_seamless_tile_stays_seamless(tiny_local_model_dir, edges):
+    from manifold_cli.runtime import seamless
+
+    model = TileModel.load(tiny_local_model_dir, "cpu")
+    tile = seamless_tile()
+    assert seamless(tile)
+    out = next(model.render(tile[None], 32, 32, edges=edges))[0]
+    layout = np.tile(out, (2, 2, 1))
+    seam, inside = seam_and_inside(layout)
+    assert seam <= 1.5 * inside + 1, (seam, inside)
+    # wrapped edges are exact: the 2x2 layout of the upscale is the upscale of the 2x2 layout
+    big = next(model.render(np.tile(tile, (2, 2, 1))[None], 64, 64, edges="wrap"))[0]
+    assert np.abs(big.astype(int) - layout.astype(int)).max() <= 1
+
+
+def test_clamped_edges_break_the_seam_that_wrap_keeps(tiny_local_model_dir):
+    """The test above could not pass by accident: with clamp the same tile's seam is visibly worse."""
+    model = TileModel.load(tiny_local_model_dir, "cpu")
+    tile = seamless_tile()
+    wrap = seam_and_inside(np.tile(next(model.render(tile[None], 32, 32, edges="wrap"))[0], (2, 2, 1)))[0]
+    clamp = seam_and_inside(np.tile(next(model.render(tile[None], 32, 32, edges="clamp"))[0], (2, 2, 1)))[0]
+    assert clamp > 1.5 * wrap
+
+
+@pytest.mark.parametrize("h,w", [(8, 8), (16, 16), (24, 24), (32, 32), (48, 48), (16, 24)])
+def test_local_model_takes_tiles_of_any_size_without_resampling(tiny_local_model_dir, h, w):
+    model = TileModel.load(tiny_local_model_dir, "cpu")
+    tiles = make_tiles(3, max(h, w), seed=9, transparent_share=0)[:, :h, :w]
+    assert model.encoder_input(tiles).shape == (3, 4, h + 2 * model.card.pad, w + 2 * model.card.pad)
+    out = np.concatenate(list(model.render(tiles, 2 * h, 2 * w)))
+    assert out.shape == (3, 2 * h, 2 * w, 4) and out.dtype == np.uint8
+    same = np.concatenate(list(model.render(tiles, h, w)))  # a round trip: close to the input
+    assert np.abs(same.astype(int) - tiles.astype(int)).mean() < 40
