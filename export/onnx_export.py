@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import shutil
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -24,6 +22,7 @@ from safetensors.torch import save_file
 
 from manifold_core.card import ModelCard
 from manifold_core.errors import OutputError
+from manifold_core.files import replace_folder, temporary_folder
 from manifold_train.global_code import DecoderBlock
 from manifold_train.model import Autoencoder, parameter_counts
 from manifold_train.trainer import read_run
@@ -90,7 +89,8 @@ def export_model(run_dir: str | Path, model_dir: str | Path, coordinates: str | 
 
     The model is written into a new temporary folder beside `model_dir` and moved into place
     only when everything succeeded; an existing `model_dir` is replaced only when it is itself
-    a model directory (has model.json), so export never deletes anything it did not make.
+    a model directory (has model.json) or empty, so export never deletes anything it did not
+    make (manifold_core.files.replace_folder).
     """
     import onnx
 
@@ -99,9 +99,7 @@ def export_model(run_dir: str | Path, model_dir: str | Path, coordinates: str | 
     info, model = read_run(run_dir, coordinates)
     model = fold_batch_norm(model)
     c = model.config
-    model_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{model_dir.name}.manifold-tmp-", dir=model_dir.parent))
-    try:
+    with temporary_folder(model_dir) as tmp:
         trace(model, tmp)
         # the exported function as PyTorch weights, under the model's own layer names (batch-norm folded):
         # for the bench's eager anchor, fine-tuning, or reading a layer without parsing ONNX
@@ -125,10 +123,7 @@ def export_model(run_dir: str | Path, model_dir: str | Path, coordinates: str | 
             exported=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         )
         card.write(tmp)
-        swap_into_place(tmp, model_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        replace_folder(tmp, model_dir)
     return card
 
 
@@ -146,15 +141,3 @@ def check_model_target(run_dir: str | Path, model_dir: Path) -> None:
     if target.is_dir() and any(target.iterdir()) and not (target / "model.json").is_file():
         raise OutputError(f"-o {model_dir}: a folder with other files in it, not a model directory; "
                         f"choose a new or empty folder (export replaces only an earlier model directory)")
-
-
-def swap_into_place(tmp: Path, model_dir: Path) -> None:
-    """Move the finished folder to `model_dir`; an earlier model directory there is removed after."""
-    check_model_target(tmp, model_dir)  # the target may have changed while we traced
-    if model_dir.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{model_dir.name}.manifold-old-", dir=model_dir.parent))
-        model_dir.rename(old / model_dir.name)
-        tmp.rename(model_dir)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        tmp.rename(model_dir)

@@ -30,7 +30,6 @@ import json
 import math
 import os
 import signal
-import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -41,6 +40,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from manifold_core.errors import OutputError, UsageError, UserError
+from manifold_core.files import atomic_write
 from manifold_core.tiles import Grid
 
 from .config import ModelConfig, TrainConfig
@@ -52,18 +52,6 @@ LOG_FIELDS = ["inputs", "step", "train_loss", "train_mse", "val_mse", "lr", "wal
 CHECKPOINT = "checkpoint.pt"
 CHECKPOINT_FORMAT = 2  # 1: model.safetensors + state.pt + config.json, three files (read for export only)
 RUN_FILES = (CHECKPOINT, "config.json", "log.csv", "model.safetensors", "state.pt")  # what marks a folder as a run
-
-
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """write(tmp) into a new, randomly named file beside `path`, then rename it over `path`."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.manifold-tmp-", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def read_checkpoint(run_dir: Path) -> dict:
