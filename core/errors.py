@@ -1,5 +1,7 @@
 """The one error type a user sees: something they can fix, said in one line that tells them how.
 
+Data flow: beside every stage; the CLI (manifold_cli/cli.py) turns these into `error:` lines.
+
 Raised anywhere in the pipeline (reading tiles, training, export, the runtime); the CLI turns it
 into `error: <message>` and an exit status (see `manifold_cli.cli`). Anything else that escapes is
 a bug in manifold.

@@ -1,5 +1,7 @@
 """Writing outputs without ever losing a file: every output of every command goes through here.
 
+Data flow: the last step of every stage that writes (trainer checkpoints, export, upscale, Tiled).
+
     atomic_write(path, lambda tmp: image.save(tmp))      # one file: all of it or none of it
     with Staging() as stage:                              # several files, renamed together at the end
         stage.write(a, write_a); stage.write(b, write_b)

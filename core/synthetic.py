@@ -1,5 +1,7 @@
 """Procedural pixel-art tiles: stripes, checkers, blobs and bricks, some with transparency.
 
+Data flow: a stand-in for real tiles at the start of the pipeline (tests, demo).
+
 Used by the tests (small, fast, nothing downloaded) and by the demo where the real tiles
 cannot be fetched. Deterministic for a given seed.
 """

@@ -1,5 +1,7 @@
 """Tile image I/O: read any image as RGBA, cut tileset sheets, convert to a model's channels.
 
+Data flow: **tiles** -> dataset (training) or runtime (upscaling); the first step of both.
+
 numpy + Pillow only; training and the runtime both read tiles through here, so a tile looks
 the same to the model at training time and at upscaling time.
 Arrays are uint8, tiles are [H, W, 4] RGBA, batches of model input are [N, C, S, S].

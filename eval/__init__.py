@@ -1,5 +1,7 @@
 """manifold eval: how well does each upscaler bring back tiles that were shrunk? (issue 10)
 
+Data flow: tiles -> runtime (and other scalers) -> **eval**: scores, tables, contact sheets.
+
     from manifold_eval.evaluate import evaluate
     from manifold_eval.scalers import make_methods
     result = evaluate(tiles, make_methods(["nearest", "lanczos", "manifold"]), scale=2,

@@ -1,6 +1,8 @@
 """Shrink tiles the way low-resolution art comes about: `box` (area average: the blurred case)
 and `nearest` (every n-th pixel: the crisp, aliased case real low-resolution pixel art resembles).
 
+Data flow: tiles -> **eval: shrink** -> scalers -> metrics -> report.
+
 Tiles are [H, W, 4] uint8 RGBA. Colour is averaged premultiplied by alpha (a transparent
 pixel's colour weighs nothing), alpha is averaged as is; the result is straight RGBA again,
 with colour 0 under fully transparent pixels.

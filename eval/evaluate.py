@@ -1,5 +1,7 @@
 """Shrink every tile, bring it back with every method, score it against the original.
 
+Data flow: tiles -> eval: degrade -> **scalers -> metrics** -> report, sheet.
+
     result = evaluate(tiles, make_methods(), scale=2, degradations=("box", "nearest"))
     for row in result.rows: row.degradation, row.method, row.psnr, row.ssim, row.alpha_psnr, row.tiles_per_s
 

@@ -1,5 +1,8 @@
 """The tiles `manifold eval` scores: folders of tile images, single images, sheets (with a
-tile size), Tiled tilesets (.tsx) and maps (.tmx), read with the same readers as `upscale`."""
+tile size), Tiled tilesets (.tsx) and maps (.tmx), read with the same readers as `upscale`.
+
+Data flow: **tiles for eval** -> degrade -> scalers -> metrics -> report.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
 """PSNR and SSIM of upscaled tiles against the originals.
 
+Data flow: tiles -> degrade -> scalers -> **metrics** -> report.
+
 Colour is scored premultiplied by alpha, which is the same as composited over black: a
 pixel's colour counts as much as it is visible, and the colour under a fully transparent
 pixel (arbitrary in most tilesets) counts not at all. Alpha is scored on its own, on the

@@ -1,5 +1,8 @@
 """The Rich table of an evaluation: per degradation, per method, PSNR, SSIM, alpha PSNR, tiles/s;
-the best of each column within a degradation in bold; a method that did not run says why."""
+the best of each column within a degradation in bold; a method that did not run says why.
+
+Data flow: tiles -> degrade -> scalers -> metrics -> **report** (the table).
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
 """The upscalers `manifold eval` compares, behind one interface (`Method`).
 
+Data flow: tiles -> degrade -> **scalers** (manifold through the runtime, and its peers) -> metrics.
+
     method.missing()              # None, or why it cannot run here ("xbrzscale not installed: ...")
     method.supports(scale)        # integer-only scalers say no to other scales (reported as n/a)
     method.prepare(scale)         # load what it needs (not timed)

@@ -3,6 +3,8 @@
 every cell pixel-magnified (nearest, `zoom`x, 2 by default) on a grey checkerboard that shows
 transparency, with column labels and each method's PSNR over the whole set above its column.
 The shrunk input is drawn at its own size, centred in its cell.
+
+Data flow: tiles -> degrade -> scalers -> metrics -> **contact sheet**.
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
 """The opt-in int8 decoder: `decoder.int8.onnx` beside `decoder.onnx` in a model directory.
 
+Data flow: checkpoint -> **export** (this file: the int8 decoder) -> model directory -> runtime.
+
     manifold upscale tiles/ --res 64 --precision int8
 
 onnxruntime's dynamic quantization of the decoder's MatMuls: the weights are stored as int8,

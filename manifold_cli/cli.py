@@ -1,5 +1,7 @@
 """The `manifold` command line (Typer + Rich).
 
+Data flow: ... -> runtime -> **CLI** -> plugins (which run this CLI); train/export/eval/bench are here too.
+
 Start-up matters (a map-editor plugin pays it per click), so heavy modules are imported
 inside the commands that need them: torch only for train/export/info --preset,
 onnxruntime only for commands that render.

@@ -1,5 +1,7 @@
 """Tiled tilesets (.tsx) and maps (.tmx): upscale every tileset and write files Tiled opens.
 
+Data flow: tiles (Tiled files) -> runtime -> **CLI input/output for Tiled** -> plugins/tiled.
+
     plan = plan_tiled(Path("level.tmx"), None, 64, 64)   # reads and checks everything, writes nothing
     summary = write_tiled(model, plan)                   # renders, then writes all files at once
 

@@ -1,5 +1,7 @@
 """What `manifold upscale` does with each kind of input: read tiles, render, write results.
 
+Data flow: tiles -> runtime -> **CLI input/output** (folders, images, sheets) -> files on disk.
+
 Inputs are never written to. Outputs go through manifold_core.files: each file is written to a
 new temporary beside it and renamed, so an interrupted run leaves no half-written image, and a
 killed run's temporaries are removed by the next run over that folder.

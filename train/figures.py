@@ -1,4 +1,7 @@
-"""A run's figures (written by the trainer at the end): loss curves over inputs, and validation previews."""
+"""A run's figures (written by the trainer at the end): loss curves over inputs, and validation previews.
+
+Data flow: tiles -> dataset -> model -> **trainer** (figures at the end of a run) -> checkpoint.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
 """Model kind "global": the seed's autoencoder, one code per tile.
 
+Data flow: tiles -> dataset -> config -> **model** (one kind of it, see registry.py) -> trainer.
+
     tile [B, C, S, S] in [0, 1] --encoder--> code [B, D] --decoder(code, x, y)--> colour
 
 A small DALL-E encoder (resamples every tile to S x S) and the seed's implicit "manifold"

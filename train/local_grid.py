@@ -1,5 +1,7 @@
 """Model kind "local": a feature grid at the input's resolution and a LIIF-style implicit decoder.
 
+Data flow: tiles -> dataset -> config -> **model** (one kind of it, see registry.py) -> trainer.
+
     tile [B, C, h, w] --pad P (clamp or wrap)--> [B, C, h+2P, w+2P]
          --encoder (3x3 convs)--> grid [B, L + C, h+2, w+2]    (one cell per input pixel, plus a ring)
     decoder(grid, query point, output cell size) -> colour

@@ -1,5 +1,7 @@
 """The model kinds by name (ModelConfig.decoder): the trainer, export and bench build models here.
 
+Data flow: config -> **registry** -> model (global_code.py, local_grid.py) -> trainer, export.
+
 Adding a kind: one module with one `Autoencoder` subclass (see model.py for what it owns),
 one line below, its name in config.DECODER_KINDS, and its tests.
 """
