@@ -25,6 +25,7 @@ from typing import Callable
 
 import numpy as np
 
+from .pixelart import palette_of
 from .runtime import TileModel, parse_resolution
 from manifold_core.errors import TooLargeError, UsageError, UserError, shown
 from manifold_core.files import Staging, make_folder, remove_folders

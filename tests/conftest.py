@@ -64,13 +64,26 @@ def tiny_run(tmp_path_factory, tile_folder) -> Path:
     return out
 
 
-@pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory, tiny_run) -> Path:
+def run_cli(*args):
+    """`manifold ARGS` in this process (Typer's CliRunner); every argument turned into a string."""
+    from typer.testing import CliRunner
+
+    from manifold_cli.cli import app
+
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def exported(tmp_path_factory, run: Path, name: str) -> Path:
     from manifold_export.onnx_export import export_model
 
-    out = tmp_path_factory.mktemp("model") / "model"
-    export_model(tiny_run, out)
+    out = tmp_path_factory.mktemp(name) / "model"
+    export_model(run, out)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory, tiny_run) -> Path:
+    return exported(tmp_path_factory, tiny_run, "model")
 
 
 @pytest.fixture(scope="session")
@@ -87,11 +100,7 @@ def tiny_local_run(tmp_path_factory, tile_folder) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_local_model_dir(tmp_path_factory, tiny_local_run) -> Path:
-    from manifold_export.onnx_export import export_model
-
-    out = tmp_path_factory.mktemp("local-model") / "model"
-    export_model(tiny_local_run, out)
-    return out
+    return exported(tmp_path_factory, tiny_local_run, "local-model")
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 import numpy as np
 from hypothesis import given, settings
-from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from manifold_cli.pixelart import MAX_PALETTE, cut_alpha, finish, palette_of, snap_to_palette

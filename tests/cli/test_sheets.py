@@ -4,16 +4,15 @@ import json
 
 import numpy as np
 import pytest
-from PIL import Image
-from typer.testing import CliRunner
 
-from manifold_cli.cli import app
+from conftest import run_cli
+from PIL import Image
+
 from manifold_core.synthetic import make_tiles
 from manifold_core.tiles import Grid, is_empty, read_rgba, slice_sheet
 from manifold_cli.upscale import scaled_grid
 from tiled_helpers import listing, make_sheet, need_tiled, save, tiled_export
 
-runner = CliRunner()
 GRID = Grid(32, 32, margin=1, spacing=2)
 EMPTY = 5  # a fully transparent cell
 
@@ -26,7 +25,7 @@ def sheet_path(tmp_path):
 
 
 def upscale(*args):
-    return runner.invoke(app, ["upscale", *map(str, args)])
+    return run_cli("upscale", *args)
 
 
 def test_sheet_keeps_its_grid_with_margin_and_spacing_scaled(sheet_path, tiny_model_dir):
@@ -106,3 +105,16 @@ def test_output_folder_gets_the_default_name(sheet_path, tiny_model_dir, tmp_pat
                      tmp_path / "out", "--model", tiny_model_dir, "-q")
     assert result.exit_code == 0, result.output
     assert Image.open(tmp_path / "out" / "sheet-48.png").size == (Grid(48, 48, 2, 3).extent(4, 48), 2 * 2 + 3 * 48 + 2 * 3)
+
+
+def test_palette_keep_snaps_a_sheet_to_its_own_colours(sheet_path, tiny_model_dir, tmp_path):
+    from manifold_cli.pixelart import palette_of
+
+    out = tmp_path / "kept.png"
+    result = upscale(sheet_path, "--tile-size", 32, "--margin", 1, "--spacing", 2, "--res", 48,
+                     "--model", tiny_model_dir, "--palette", "keep", "--alpha", "cut", "-o", out)
+    assert result.exit_code == 0, result.output
+    source = {tuple(c) for c in palette_of(read_rgba(sheet_path))}
+    rendered = read_rgba(out)
+    assert {tuple(c) for c in palette_of(rendered)} <= source
+    assert set(np.unique(rendered[..., 3])) <= {0, 255}

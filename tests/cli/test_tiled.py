@@ -13,17 +13,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
-from typer.testing import CliRunner
 
-from manifold_cli.cli import app
+from conftest import run_cli
+from PIL import Image
+
 from manifold_core.synthetic import make_tiles
 from manifold_cli.tiled import plan_tiled, write_tiled
 from manifold_core.errors import UserError
 from manifold_core.tiles import Grid, is_empty, read_rgba, slice_sheet
 from tiled_helpers import listing, make_sheet, need_tiled, save, tiled_export
 
-runner = CliRunner()
 TERRAIN = Grid(32, 32, margin=1, spacing=2)
 EMPTY = 5  # a fully transparent cell of terrain.png
 FLIPPED = 0x80000000  # Tiled's horizontal-flip bit: GIDs carry flags that must survive untouched
@@ -119,7 +118,7 @@ def level(tmp_path):
 
 
 def upscale(*args):
-    return runner.invoke(app, ["upscale", *map(str, args)])
+    return run_cli("upscale", *args)
 
 
 def tile_indices(layers):
