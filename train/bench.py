@@ -1,10 +1,16 @@
-"""The PyTorch half of `manifold bench` (the runtime half is manifold_cli/bench.py).
+"""The PyTorch half of `manifold bench` (the sections and the harness are in bench_suite.py).
 
-- The inference anchor (DESIGN.md, "How we measure"): the seed's decoder in eager PyTorch,
-  one tile at a time, its code repeated for every pixel and concatenated with the positional
-  embedding, batch-norm evaluated as a layer; the tile's code comes from the eager encoder.
-  The weights are read from the model directory's ONNX files, so the anchor is the same
-  function as the runtime (checked: `anchor_max_abs_diff` in the bench output).
+- The model as PyTorch (`torch_model`): the kind's own class (registry.py) built from a model
+  directory's model.json `architecture` and `weights.safetensors` (the exported function,
+  batch-norm folded, under the model's layer names). The bench counts FLOPs on it
+  (`Autoencoder.flops`, torch.utils.flop_counter): no formula of its own to keep in step.
+- The inference anchor (docs/ARCHITECTURE.md, "Where decisions were measured"): the seed's
+  decoder in eager PyTorch, one tile at a time, its code repeated for every pixel and
+  concatenated with the positional embedding, batch-norm evaluated as a layer; the tile's code
+  comes from the eager encoder. It is written separately from the model on purpose: it is the
+  baseline the runtime is measured against. Its weights come from weights.safetensors by layer
+  name, so it is the same function as the runtime (checked: `anchor_max_abs_diff` in the bench
+  output). It covers the global kind only (the seed's model).
 - Training throughput: the trainer's own step (`make_step`) for each speed lever, against
   plain fp32 eager PyTorch on every pixel of every tile.
 - Training quality at the same number of inputs: `python -m manifold_train.bench quality`.
@@ -22,12 +28,62 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .config import ModelConfig, preset
-from .config import TrainConfig
+from manifold_core.card import read_card
+
+from .config import ModelConfig, TrainConfig, preset
 from .global_code import Encoder, positional_embedding
-from .model import ACTIVATION_MODULES, grid_positions
+from .model import ACTIVATION_MODULES, Autoencoder, grid_positions
 from .registry import build_model
 from .trainer import make_step
+
+WEIGHTS = "weights.safetensors"  # written by manifold_export.onnx_export (its WEIGHTS; a test checks they agree)
+
+
+class AnchorUnavailable(ValueError):
+    """Why a model directory has no seed-style anchor (the bench prints it and skips the anchor)."""
+
+
+# ---------------------------------------------------------------- the model as PyTorch
+def model_config(model_dir: str | Path) -> tuple[ModelConfig, str]:
+    """(architecture, coordinate convention) from a model directory's model.json."""
+    card = read_card(model_dir)
+    return ModelConfig.from_dict(card.architecture), card.coordinates
+
+
+def torch_model(model_dir: str | Path, weights: bool = True) -> Autoencoder:
+    """The model kind's PyTorch module for an exported model directory, in eval mode.
+
+    With `weights`, weights.safetensors is loaded (strictly): batch-norm layers it has no
+    entries for were folded by export and become identities. Without it (FLOP counting on a
+    directory exported before weights.safetensors existed) the layers keep their initial values:
+    the FLOP count depends on the architecture only."""
+    model_dir = Path(model_dir)
+    config, coordinates = model_config(model_dir)
+    model = build_model(config, coordinates)
+    if weights:
+        from safetensors.torch import load_file
+
+        path = model_dir / WEIGHTS
+        if not path.is_file():
+            raise FileNotFoundError(f"{model_dir}: no {WEIGHTS} (exported before it was written); export the "
+                                    f"model again with `manifold export`")
+        state = load_file(path)
+        for name, module in list(model.named_modules()):
+            for child_name, child in list(module.named_children()):
+                full = f"{name}.{child_name}" if name else child_name
+                if isinstance(child, nn.modules.batchnorm._BatchNorm) and f"{full}.weight" not in state:
+                    setattr(module, child_name, nn.Identity())  # folded into the next layer by export
+        model.load_state_dict(state)
+    return model.eval()
+
+
+def flop_model(model_dir: str | Path) -> Autoencoder:
+    """The model whose `flops(in_h, in_w, out_h, out_w)` the bench reports: the exported function where
+    weights.safetensors exists, else the architecture alone (the count does not depend on the values)."""
+    try:
+        return torch_model(model_dir)
+    except FileNotFoundError:
+        return torch_model(model_dir, weights=False)
 
 
 # ---------------------------------------------------------------- inference anchor
@@ -37,7 +93,8 @@ class SeedDecoder(nn.Module):
     def __init__(self, c: ModelConfig):
         super().__init__()
         if set(c.decoder_residual) != {"add"}:
-            raise ValueError("the anchor covers decoders with 'add' residuals (every preset but the concat one)")
+            raise AnchorUnavailable("the anchor covers decoders with 'add' residuals (every preset but the "
+                                    "concat one)")
         act = ACTIVATION_MODULES[c.activation]
         self.config = c
         self.input = nn.Linear(c.code_size + c.pos_embedding_size, c.decoder_n_hid)
@@ -62,49 +119,68 @@ class SeedDecoder(nn.Module):
         return torch.sigmoid(self.output(h)).T.reshape(-1, height, width)
 
 
-def _onnx_weights(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """Initializers by name, and for each MatMul node its weight initializer's name."""
-    import onnx
-    from onnx import numpy_helper
-
-    model = onnx.load(str(path))
-    weights = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
-    matmuls = {n.name: n.input[1] for n in model.graph.node if n.op_type == "MatMul" and n.input[1] in weights}
-    return weights, matmuls
+def anchor_unavailable(model_dir: str | Path) -> str | None:
+    """None when the anchor can be built for this model directory, else why not (one line)."""
+    model_dir = Path(model_dir)
+    card = read_card(model_dir)
+    if card.decoder != "global":
+        return f"a {card.decoder}-kind model: the seed-style anchor covers the global kind only"
+    if not (model_dir / WEIGHTS).is_file():
+        return f"no {WEIGHTS} in {model_dir} (exported before it was written): export the model again"
+    if set(ModelConfig.from_dict(card.architecture).decoder_residual) != {"add"}:
+        return "the anchor covers decoders with 'add' residuals (every preset but the concat one)"
+    return None
 
 
 def load_anchor(model_dir: str | Path) -> tuple[Encoder, SeedDecoder, dict]:
     """The eager encoder and seed-style decoder with a model directory's weights (eval mode).
 
-    decoder.onnx has batch-norm folded into the following layer; the anchor keeps a real
-    BatchNorm1d per block with neutral statistics (mean 0, variance 1 - eps, weight 1,
-    bias 0), so it runs the seed's layers and still computes the exported function.
+    Read by layer name from weights.safetensors (`encoder.*`, `decoder.input.*`,
+    `decoder.blocks.block_<i>.layers.linear_<j>.*`, `decoder.output.*`). Export folds
+    batch-norm into the following layer; the anchor keeps a real BatchNorm1d per block with
+    neutral statistics (mean 0, variance 1 - eps, weight 1, bias 0), so it runs the seed's
+    layers and still computes the exported function. A file with unfolded batch-norm entries
+    (`decoder.blocks.block_<i>.norm.*`) has them loaded instead. Raises AnchorUnavailable for
+    a model it does not cover (see anchor_unavailable).
     """
+    from safetensors.torch import load_file
+
     model_dir = Path(model_dir)
-    info = json.loads((model_dir / "model.json").read_text())
-    c = ModelConfig.from_dict(info["architecture"])
+    reason = anchor_unavailable(model_dir)
+    if reason:
+        raise AnchorUnavailable(reason)
+    card = read_card(model_dir)
+    c = ModelConfig.from_dict(card.architecture)
+    state = load_file(model_dir / WEIGHTS)
     encoder = Encoder(c)
-    weights, _ = _onnx_weights(model_dir / "encoder.onnx")
-    encoder.load_state_dict({k: torch.from_numpy(weights[k].copy()) for k in encoder.state_dict()})
+    prefix = "encoder."
+    encoder.load_state_dict({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)})
 
     decoder = SeedDecoder(c)
-    weights, matmuls = _onnx_weights(model_dir / "decoder.onnx")
-    w = lambda node: torch.from_numpy(weights[matmuls[node]].T.copy())  # noqa: E731 - MatMul stores [in, out]
-    b = lambda name: torch.from_numpy(weights[name].copy())  # noqa: E731
+    mapping = {"input.weight": "decoder.input.weight", "input.bias": "decoder.input.bias",
+               "output.weight": "decoder.output.weight", "output.bias": "decoder.output.bias"}
+    for i in range(c.decoder_n_blk):
+        block = f"decoder.blocks.block_{i + 1}"
+        for j in range(1, c.decoder_n_layer + 1):
+            for p in ("weight", "bias"):
+                mapping[f"blocks.{i}.layers.linear_{j}.{p}"] = f"{block}.layers.linear_{j}.{p}"
+        if f"{block}.norm.weight" in state:
+            for p in ("weight", "bias", "running_mean", "running_var", "num_batches_tracked"):
+                mapping[f"blocks.{i}.norm.{p}"] = f"{block}.norm.{p}"
+    unused = {k for k in state if k.startswith("decoder.")} - set(mapping.values())
+    missing = set(mapping.values()) - set(state)
+    if unused or missing:
+        raise AnchorUnavailable(f"{model_dir / WEIGHTS} does not hold the seed decoder's layers (unknown: "
+                                f"{sorted(unused)[:3]}, missing: {sorted(missing)[:3]}): export the model again")
     with torch.no_grad():
-        decoder.input.weight.copy_(torch.cat([b("code_in.weight"), w("/pos_in/MatMul")], dim=1))
-        decoder.input.bias.copy_(b("code_in.bias"))
-        for i, block in enumerate(decoder.blocks, start=1):
+        for block in decoder.blocks:  # neutral batch-norm, overwritten below where the file has its own
             norm = block["norm"]
             norm.running_mean.zero_()
             norm.running_var.fill_(1 - norm.eps)
-            for j in range(1, c.decoder_n_layer + 1):
-                linear = block["layers"][2 * (j - 1)]
-                linear.weight.copy_(w(f"/blocks/block_{i}/layers/linear_{j}/MatMul"))
-                linear.bias.copy_(b(f"blocks.block_{i}.layers.linear_{j}.bias"))
-        decoder.output.weight.copy_(w("/output/MatMul"))
-        decoder.output.bias.copy_(b("output.bias"))
-    return encoder.eval(), decoder.eval(), info
+        params = decoder.state_dict()
+        for ours, theirs in mapping.items():
+            params[ours].copy_(state[theirs])
+    return encoder.eval(), decoder.eval(), {"architecture": card.architecture, "coordinates": card.coordinates}
 
 
 @torch.inference_mode()

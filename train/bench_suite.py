@@ -1,26 +1,36 @@
 """`manifold bench`: how fast inference, training, start-up and memory are on this machine.
 
-Every speed is a ratio measured side by side in one run (DESIGN.md, "How we measure"): the
-candidates take turns round after round (the order flips every round), each ratio is the
-median of the per-round ratios, each rate the median over rounds. Absolute times appear
-only next to a ratio or against a fixed target (start-up wall time, peak memory).
+Every speed is a ratio measured side by side in one run (docs/ARCHITECTURE.md, "Where
+decisions were measured"): the candidates take turns round after round (the order flips every
+round), each ratio is the median of the per-round ratios, each rate the median over rounds.
+Absolute times appear only next to a ratio or against a fixed target (start-up wall time,
+peak memory, the upscaling rate).
 
 Sections (the keys of `manifold bench --json`):
 
     machine     CPU, cores, instruction sets, library versions, date
     matmul      the measured fp32 (and bf16) matrix-multiply rate: the ceiling for GFLOP/s
     inference   tiles/s of the runtime (TileModel.render: tiles in, RGBA tiles out) at
-                --res 32/64/128, fp32 and int8, against the seed-style anchor in eager
-                PyTorch (manifold_train/bench.py); achieved GFLOP/s against the matmul rate
+                --res 32/64/128, fp32 and int8, against the seed-style anchor in eager PyTorch
+                (manifold_train/bench.py; global-kind models with weights.safetensors), or for
+                a local-kind model against the embedded global model and Real-ESRGAN-ncnn;
+                FLOPs counted on the model (Autoencoder.flops), achieved GFLOP/s against the
+                matmul rate
+    upscalers   the speed target of issue 10: `manifold upscale`'s in-process path
+                (TileModel.render, fp32, CPU) of the embedded default and seed models, and
+                Real-ESRGAN-ncnn (realesr-animevideov3-x2 on the CPU, manifold_eval.scalers)
+                on the same 32x32 tiles at 32 -> 64 px: tiles/s and ratios
     int8        PSNR of the int8 path against fp32 on held-out tiles
     pixel_budget  render speed for several decoder chunk sizes (full run only)
     training    inputs/s of the trainer's own step for each speed lever against plain fp32
     startup     wall time of `manifold upscale` on one tile (what an editor plugin pays per click)
     memory      peak RSS of `manifold upscale` on a folder of 10,000 tiles at --res 64
-    targets     each target of the speed issue, the measured figure, met or not
+    targets     each speed target, the measured figure, met or not
 
-The torch half (anchor, training) lives in manifold_train/bench.py; this module imports torch
-only inside the functions that need it.
+What cannot run here (no anchor for a model, no Real-ESRGAN without the [eval] extra, no
+embedded seed model) is skipped and said in `notes`. The torch half (model loading, FLOPs,
+anchor, training) lives in manifold_train/bench.py; this module imports torch only inside the
+functions that need it.
 """
 
 from __future__ import annotations
@@ -39,13 +49,17 @@ from typing import Callable
 
 import numpy as np
 
-from manifold_cli.runtime import DEFAULT_MODEL_DIR, TileModel, load_model_info
+from manifold_cli.runtime import DEFAULT_MODEL_DIR, TileModel, load_card, resolve_model
+from manifold_core.errors import UserError
 from manifold_core.tiles import Grid, channels_to_rgba, is_empty, rgba_to_channels
 
 RESOLUTIONS = (32, 64, 128)
 TILES_PER_CALL = {32: 64, 64: 16, 128: 4}  # about the same work per timed call
 BUDGETS = (1024, 2048, 4096, 8192, 16384, 65536)
 SHEETS = ("wall", "floor", "feat")
+TILE = 32  # tile size fed to models that take any size (local kind), and the upscalers section's input
+UPSCALE_TILES = 32  # tiles per timed call in the upscalers section
+UPSCALE_EDGES = "auto"  # `manifold upscale`'s default --edges (wrap where a tile is seamless; local kind)
 
 
 # ---------------------------------------------------------------- the harness
@@ -72,42 +86,6 @@ def rate(times: list[float], units: float) -> float:
 def speedup(times: list[float], reference: list[float]) -> float:
     """How many times faster than the reference: the median of the per-round ratios."""
     return statistics.median(r / t for r, t in zip(reference, times))
-
-
-# ---------------------------------------------------------------- FLOPs from model.json
-def encoder_flops(arch: dict) -> int:
-    """Multiply-adds x 2 of the encoder's convolutions and linear layer for one tile (no biases)."""
-    c, s, n_hid, groups = arch["channels"], arch["size"], arch["n_hid"], arch["group_count"]
-    flops = 2 * c * n_hid * 49 * s * s  # 7x7 input conv
-    n_in = n_hid
-    for g in range(groups):
-        width = n_hid * 2**g
-        for _ in range(arch["n_blk_per_group"]):
-            q = width // 4
-            per_pixel = (n_in * width if n_in != width else 0) + n_in * q * 9 + 2 * q * q * 9 + q * width
-            flops += 2 * per_pixel * s * s
-            n_in = width
-        if g < groups - 1:
-            s //= 2
-            if arch["space_to_depth"]:
-                flops += 2 * 4 * width * width * s * s
-    flops += 2 * n_in * arch["vocab_size"] * s * s  # 1x1 conv to vocab_size
-    return flops + 2 * arch["vocab_size"] * s * s * arch["code_size"]
-
-
-def decoder_flops(arch: dict, pixels: int) -> int:
-    """Multiply-adds x 2 of the exported decoder for one tile of `pixels` output pixels.
-
-    The code's share of the first layer is computed once per tile, the rest once per pixel.
-    """
-    hid, layers = arch["decoder_n_hid"], arch["decoder_n_layer"]
-    embedding = 2 + 4 * len(arch["pos_frequencies"])
-    per_pixel, width = embedding * hid, hid
-    for residual in arch["decoder_residual"]:
-        per_pixel += layers * width * width
-        width = 2 * width if residual == "concat" else width
-    per_pixel += width * arch["channels"]
-    return 2 * (arch["code_size"] * hid + per_pixel * pixels)
 
 
 # ---------------------------------------------------------------- sections
@@ -180,46 +158,123 @@ def held_out_tiles(data: Path, channels: int, size: int) -> tuple[np.ndarray, np
     return procedural(300, 1), procedural(1024, 2), "procedural tiles (no Crawl sheets in " + str(data) + ")"
 
 
-def inference(model_dir: Path, tiles: np.ndarray, rounds: int, matmul_fp32: float) -> tuple[list[dict], float]:
-    """Rows per resolution; and the largest difference between the anchor's and the runtime's images."""
-    from manifold_train.bench import anchor_decode, anchor_encode, load_anchor
+def load_realesrgan():
+    """(Real-ESRGAN method of manifold_eval.scalers, None) or (None, why it cannot run here)."""
+    try:
+        from manifold_eval.scalers import RealEsrgan
+    except ImportError as exc:
+        return None, f"manifold_eval cannot load ({exc}): pip install 'manifold-tiles[eval]'"
+    method = RealEsrgan()
+    reason = method.missing()
+    return (None, reason) if reason else (method, None)
+
+
+def global_reference(model_dir: Path) -> Path | None:
+    """The embedded global-kind model a local-kind model is compared with: seed, else default."""
+    for name in ("seed", "default"):
+        folder = resolve_model(name)
+        if (folder / "model.json").is_file() and folder.resolve() != Path(model_dir).resolve() \
+                and load_card(folder).decoder == "global":
+            return folder
+    return None
+
+
+def load_int8(model_dir: Path, notes: list[str]) -> TileModel | None:
+    try:
+        return TileModel.load(model_dir, device="cpu", precision="int8")
+    except UserError as exc:
+        notes.append(f"int8 skipped: {exc}")
+        return None
+
+
+def encoder_input(model: TileModel, tiles: np.ndarray) -> np.ndarray:
+    """[N, C, S, S] uint8 in the model's channels -> the encoder's input: as it is (global kind, tiles
+    at its input size), or padded with clamped edges (local kind), as TileModel.encoder_input does."""
+    p = model.card.pad
+    return np.pad(tiles, ((0, 0), (0, 0), (p, p), (p, p)), mode="edge") if p else tiles
+
+
+def inference(model_dir: Path, tiles: np.ndarray, rounds: int, matmul_fp32: float, notes: list[str],
+              reference: Path | None = None) -> tuple[list[dict], float | None]:
+    """Rows per resolution; and the largest difference between the anchor's and the runtime's images
+    (None without an anchor).
+
+    tiles: [N, C, S, S] uint8 in the model's channels. Compared with: the seed-style anchor
+    (global kind); else `reference`, a global-kind model's runtime, and Real-ESRGAN-ncnn where
+    it has the scale (2x, 3x, 4x)."""
+    from manifold_train.bench import anchor_decode, anchor_encode, anchor_unavailable, flop_model, load_anchor
 
     fp32 = TileModel.load(model_dir, device="cpu")
-    int8 = TileModel.load(model_dir, device="cpu", precision="int8")
-    encoder, decoder, info = load_anchor(model_dir)
-    arch, convention = info["architecture"], info.get("coordinates", "center")
-    rgba = _to_rgba(tiles)
-    rows, worst = [], 0.0
+    int8 = load_int8(model_dir, notes)
+    rgba, size = _to_rgba(tiles), tiles.shape[-1]
+    anchor = None
+    if fp32.card.decoder == "global":
+        reason = anchor_unavailable(model_dir)
+        if reason:
+            notes.append(f"anchor skipped: {reason}")
+        else:
+            anchor = load_anchor(model_dir)
+    ref = esr = None
+    if fp32.card.decoder != "global":
+        notes.append("anchor: none for a local-kind model; compared with the global model's runtime and Real-ESRGAN")
+        if reference is not None:
+            ref = TileModel.load(reference, device="cpu")
+        else:
+            notes.append("no embedded global-kind model to compare with")
+        esr, reason = load_realesrgan()
+        if reason:
+            notes.append(f"Real-ESRGAN skipped: {reason}")
+    counter = flop_model(model_dir)
+    rows, worst = [], None
     for res in RESOLUTIONS:
         n = TILES_PER_CALL[res]
         batch, part = rgba[:n], tiles[:n]
-        codes = fp32.encode(part)
-        anchor_codes = anchor_encode(encoder, part)
-        images = np.stack([i.numpy() for i in anchor_decode(decoder, anchor_codes, res, res, convention)])
-        worst = max(worst, float(np.abs(images - fp32.decode(codes, res, res)).max()))
-        times = interleave({
-            "runtime_fp32": lambda: list(fp32.render(batch, res, res)),
-            "runtime_int8": lambda: list(int8.render(batch, res, res)),
-            "anchor": lambda: anchor_decode(decoder, anchor_encode(encoder, part), res, res, convention),
-            "runtime_fp32_decode": lambda: fp32.decode(codes, res, res),
-            "anchor_decode": lambda: anchor_decode(decoder, anchor_codes, res, res, convention),
-        }, rounds)
-        flops = encoder_flops(arch) + decoder_flops(arch, res * res)
-        gflops = rate(times["runtime_fp32"], n * flops / 1e9)
-        decode_gflops = rate(times["runtime_fp32_decode"], n * decoder_flops(arch, res * res) / 1e9)
-        rows.append({
-            "res": res, "tiles_per_call": n,
-            "runtime_fp32_tiles_per_s": round(rate(times["runtime_fp32"], n), 2),
-            "runtime_int8_tiles_per_s": round(rate(times["runtime_int8"], n), 2),
-            "anchor_tiles_per_s": round(rate(times["anchor"], n), 2),
-            "fp32_vs_anchor": round(speedup(times["runtime_fp32"], times["anchor"]), 3),
-            "int8_vs_anchor": round(speedup(times["runtime_int8"], times["anchor"]), 3),
-            "int8_vs_fp32": round(speedup(times["runtime_int8"], times["runtime_fp32"]), 3),
-            "decode_fp32_vs_anchor_decode": round(speedup(times["runtime_fp32_decode"], times["anchor_decode"]), 3),
-            "mflop_per_tile": round(flops / 1e6, 1),
-            "fp32_gflops": round(gflops, 1), "fp32_of_matmul": round(gflops / matmul_fp32, 3),
-            "decode_fp32_gflops": round(decode_gflops, 1), "decode_fp32_of_matmul": round(decode_gflops / matmul_fp32, 3),
-        })
+        latents = fp32.encode(encoder_input(fp32, part))
+        candidates = {"runtime_fp32": lambda: list(fp32.render(batch, res, res)),
+                      "runtime_fp32_decode": lambda: fp32.decode(latents, res, res)}
+        if int8 is not None:
+            candidates["runtime_int8"] = lambda: list(int8.render(batch, res, res))
+        if anchor is not None:
+            encoder, decoder, info = anchor
+            convention = info["coordinates"]
+            anchor_codes = anchor_encode(encoder, part)
+            images = np.stack([i.numpy() for i in anchor_decode(decoder, anchor_codes, res, res, convention)])
+            worst = max(worst or 0.0, float(np.abs(images - fp32.decode(latents, res, res)).max()))
+            candidates["anchor"] = lambda: anchor_decode(decoder, anchor_encode(encoder, part), res, res, convention)
+            candidates["anchor_decode"] = lambda: anchor_decode(decoder, anchor_codes, res, res, convention)
+        if ref is not None:
+            candidates["global"] = lambda: list(ref.render(batch, res, res))
+        factor = res // size if res % size == 0 else 0
+        if esr is not None and esr.supports(factor):
+            esr.prepare(factor)
+            candidates["realesrgan"] = lambda: esr.upscale(batch, res, res)
+        times = interleave(candidates, rounds)
+        count = counter.flops(size, size, res, res)
+        total = count["encoder"] + count["decoder"]
+        gflops = rate(times["runtime_fp32"], n * total / 1e9)
+        decode_gflops = rate(times["runtime_fp32_decode"], n * count["decoder"] / 1e9)
+        row = {"res": res, "tile": size, "tiles_per_call": n,
+               "runtime_fp32_tiles_per_s": round(rate(times["runtime_fp32"], n), 2),
+               "encoder_flops": count["encoder"], "decoder_flops": count["decoder"],
+               "mflop_per_tile": round(total / 1e6, 1),
+               "fp32_gflops": round(gflops, 1), "fp32_of_matmul": round(gflops / matmul_fp32, 3),
+               "decode_fp32_gflops": round(decode_gflops, 1),
+               "decode_fp32_of_matmul": round(decode_gflops / matmul_fp32, 3)}
+        if int8 is not None:
+            row.update(runtime_int8_tiles_per_s=round(rate(times["runtime_int8"], n), 2),
+                       int8_vs_fp32=round(speedup(times["runtime_int8"], times["runtime_fp32"]), 3))
+        if anchor is not None:
+            row.update(anchor_tiles_per_s=round(rate(times["anchor"], n), 2),
+                       fp32_vs_anchor=round(speedup(times["runtime_fp32"], times["anchor"]), 3),
+                       decode_fp32_vs_anchor_decode=round(speedup(times["runtime_fp32_decode"],
+                                                                  times["anchor_decode"]), 3))
+            if int8 is not None:
+                row["int8_vs_anchor"] = round(speedup(times["runtime_int8"], times["anchor"]), 3)
+        for key in ("global", "realesrgan"):
+            if key in times:
+                row[f"{key}_tiles_per_s"] = round(rate(times[key], n), 2)
+                row[f"fp32_vs_{key}"] = round(speedup(times["runtime_fp32"], times[key]), 3)
+        rows.append(row)
     return rows, worst
 
 
@@ -232,8 +287,8 @@ def int8_quality(model_dir: Path, tiles: np.ndarray, source: str) -> dict:
     """PSNR against the original tiles at the native size, fp32 and int8, and int8 against fp32."""
     fp32 = TileModel.load(model_dir, device="cpu")
     int8 = TileModel.load(model_dir, device="cpu", precision="int8")
-    size = fp32.size
-    codes = fp32.encode(tiles)
+    size = tiles.shape[-1]
+    codes = fp32.encode(encoder_input(fp32, tiles))
     x = tiles.astype(np.float32) / 255
     a, b = fp32.decode(codes, size, size), int8.decode(codes, size, size)
     a2, b2 = fp32.decode(codes[:64], 2 * size, 2 * size), int8.decode(codes[:64], 2 * size, 2 * size)
@@ -245,6 +300,55 @@ def int8_quality(model_dir: Path, tiles: np.ndarray, source: str) -> dict:
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float(10 * np.log10(1 / np.mean((a.astype(np.float64) - b) ** 2)))
+
+
+def upscale_models(model_dir: Path | None, notes: list[str]) -> dict[str, Path]:
+    """The models the upscalers section runs, by label: the embedded default and seed models (whichever
+    are embedded: the seed one moves out of default_model when another kind becomes the default), and
+    a --model folder that is neither."""
+    models: dict[str, Path] = {}
+    for name in ("default", "seed"):
+        folder = resolve_model(name)
+        if not (folder / "model.json").is_file():
+            notes.append(f"{name}: no embedded model at {folder}")
+        elif any(folder.resolve() == f.resolve() for f in models.values()):
+            continue
+        else:
+            models[name] = folder
+    if model_dir is not None and all(Path(model_dir).resolve() != f.resolve() for f in models.values()):
+        models[Path(model_dir).name] = Path(model_dir)
+    return models
+
+
+def upscalers(models: dict[str, Path], tiles: np.ndarray, rounds: int, notes: list[str]) -> dict:
+    """The same RGBA tiles [N, S, S, 4] (S = 32) to 2S x 2S through `manifold upscale`'s in-process path
+    (TileModel.render, fp32, CPU) for each model, and through Real-ESRGAN-ncnn (x2, CPU), side by side."""
+    batch = tiles[:UPSCALE_TILES]
+    size = batch.shape[1]
+    out = 2 * size
+    candidates: dict[str, Callable[[], object]] = {}
+    meta: dict[str, dict] = {}
+    for label, folder in models.items():
+        model = TileModel.load(folder, device="cpu")
+        candidates[label] = lambda model=model: list(model.render(batch, out, out, edges=UPSCALE_EDGES))
+        meta[label] = {"what": "manifold upscale (TileModel.render, fp32, CPU)", "model": str(folder),
+                       "kind": model.card.decoder, "preset": model.card.preset}
+    esr, reason = load_realesrgan()
+    if esr is None:
+        notes.append(f"Real-ESRGAN skipped: {reason}")
+    else:
+        esr.prepare(2)
+        candidates["realesrgan"] = lambda: esr.upscale(batch, out, out)
+        meta["realesrgan"] = {"what": "Real-ESRGAN-ncnn realesr-animevideov3-x2, CPU (manifold_eval.scalers)"}
+    times = interleave(candidates, rounds)
+    rows = []
+    for label in candidates:
+        row = {"method": label, **meta[label], "tiles_per_s": round(rate(times[label], len(batch)), 2)}
+        for other, key in (("realesrgan", "vs_realesrgan"), ("seed", "vs_seed")):
+            if other in times and other != label:
+                row[key] = round(speedup(times[label], times[other]), 3)
+        rows.append(row)
+    return {"in_px": size, "out_px": out, "tiles_per_call": len(batch), "rows": rows}
 
 
 def pixel_budget(model_dir: Path, tiles: np.ndarray, rounds: int) -> list[dict]:
@@ -376,8 +480,11 @@ def memory(work: Path, count: int, res: int, one_tile_rss: float) -> dict:
 
 
 # ---------------------------------------------------------------- targets and the whole run
+UPSCALE_TARGET = "manifold upscale >= 100 tiles/s at 32->64 fp32 and faster than Real-ESRGAN-ncnn"
+
+
 def targets(result: dict) -> list[dict]:
-    """Each target of the speed issue against the measured figure."""
+    """Each speed target against the measured figure (the anchor's only where there is an anchor)."""
     at64 = next((r for r in result.get("inference", []) if r["res"] == 64), None)
     fast = next((r for r in result.get("training", []) if r["levers"].startswith("fast:")), None)
     rows = []
@@ -385,13 +492,28 @@ def targets(result: dict) -> list[dict]:
     def add(name, goal, measured, met, text):
         rows.append({"target": name, "goal": goal, "measured": measured, "met": bool(met), "text": text})
 
-    if at64:
+    if at64 and "fp32_vs_anchor" in at64:
         add("inference fp32 vs anchor at --res 64", ">= 1.5x", at64["fp32_vs_anchor"], at64["fp32_vs_anchor"] >= 1.5,
             f"{at64['fp32_vs_anchor']:.2f}x")
+    if at64:
         add("inference fp32 share of the fp32 matmul rate at --res 64", ">= 60%", at64["fp32_of_matmul"],
             at64["fp32_of_matmul"] >= 0.6, f"{100 * at64['fp32_of_matmul']:.0f}%")
+    if at64 and "int8_vs_anchor" in at64:
         add("inference int8 vs anchor at --res 64", ">= 3x", at64["int8_vs_anchor"], at64["int8_vs_anchor"] >= 3,
             f"{at64['int8_vs_anchor']:.2f}x")
+    up = result.get("upscalers")
+    default = next((r for r in up["rows"] if r["method"] == "default"), None) if up else None
+    if default:
+        esr = next((r for r in up["rows"] if r["method"] == "realesrgan"), None)
+        fast_enough = default["tiles_per_s"] >= 100
+        if esr:
+            add(UPSCALE_TARGET, ">= 100 tiles/s and > 1x Real-ESRGAN", default["tiles_per_s"],
+                fast_enough and default["vs_realesrgan"] > 1,
+                f"{default['tiles_per_s']:.0f} tiles/s, {default['vs_realesrgan']:.2f}x Real-ESRGAN-ncnn "
+                f"({esr['tiles_per_s']:.0f} tiles/s)")
+        else:  # half of the target unmeasured: not met
+            add(UPSCALE_TARGET, ">= 100 tiles/s and > 1x Real-ESRGAN", default["tiles_per_s"], False,
+                f"{default['tiles_per_s']:.0f} tiles/s; Real-ESRGAN not measured here")
     if "int8" in result:
         loss = result["int8"]["psnr_loss_db"]
         add("int8 PSNR loss against fp32 on held-out tiles", "<= 0.3 dB", loss, loss <= 0.3, f"{loss:.2f} dB")
@@ -408,36 +530,60 @@ def targets(result: dict) -> list[dict]:
     return rows
 
 
-SECTIONS = ("matmul", "inference", "int8", "pixel_budget", "training", "startup", "memory")
+SECTIONS = ("matmul", "inference", "upscalers", "int8", "pixel_budget", "training", "startup", "memory")
 
 
 def run(quick: bool = False, model_dir: Path | None = None, data: Path = Path("data"),
         sections: tuple[str, ...] = SECTIONS, memory_tiles: int | None = None,
-        log: Callable[[str], None] = lambda s: None) -> dict:
-    """The whole benchmark as one JSON-ready dict."""
-    model_dir = Path(model_dir) if model_dir else DEFAULT_MODEL_DIR
-    info = load_model_info(model_dir)
+        log: Callable[[str], None] = lambda s: None, reference: Path | None = None,
+        upscale: dict[str, Path] | None = None) -> dict:
+    """The whole benchmark as one JSON-ready dict.
+
+    `reference`: the global-kind model a local-kind model is compared with (default: the embedded
+    seed model, else the default one); `upscale`: the models of the upscalers section by label
+    (default: the embedded default and seed models, and `model_dir`)."""
+    given = resolve_model(model_dir) if model_dir else None  # a folder, or an embedded model's name
+    model_dir = given or DEFAULT_MODEL_DIR
+    card = load_card(model_dir)
     rounds = 3 if quick else 5
+    notes: list[str] = []
     result: dict = {"quick": quick, "machine": machine(),
-                    "model": {"dir": str(model_dir), "preset": info.get("preset"), "channels": info["channels"],
-                              "input_size": info["input_size"]}}
-    val, train, source = held_out_tiles(data, info["channels"], info["input_size"])
+                    "model": {"dir": str(model_dir), "kind": card.decoder, "preset": card.preset,
+                              "channels": card.channels, "input_size": card.input_size}}
+    size = card.input_size or TILE
+    val, train, source = held_out_tiles(data, card.channels, size)
+    if (card.channels, size) == (4, TILE):
+        val32, train32 = val, train
+    elif {"upscalers", "training"} & set(sections):
+        val32, train32, _ = held_out_tiles(data, 4, TILE)
     if "matmul" in sections or "inference" in sections:
         log("matmul rate")
         result["matmul"] = matmul()
     if "inference" in sections:
-        log("inference: runtime fp32 and int8 against the eager anchor at --res 32, 64, 128")
-        result["inference"], worst = inference(model_dir, val, rounds, result["matmul"]["fp32_gflops"])
-        result["anchor_max_abs_diff"] = worst
+        log("inference: runtime fp32 and int8 at --res 32, 64, 128 against "
+            + ("the eager anchor" if card.decoder == "global" else "the global model and Real-ESRGAN"))
+        if reference is None and card.decoder != "global":
+            reference = global_reference(model_dir)
+        result["inference"], worst = inference(model_dir, val, rounds, result["matmul"]["fp32_gflops"], notes,
+                                               reference)
+        if worst is not None:
+            result["anchor_max_abs_diff"] = worst
+    if "upscalers" in sections:
+        log("upscalers: manifold upscale (default and seed models) and Real-ESRGAN-ncnn, 32 -> 64 px")
+        models = upscale if upscale is not None else upscale_models(given, notes)
+        result["upscalers"] = upscalers(models, _to_rgba(val32), rounds, notes)
     if "int8" in sections:
         log("int8: PSNR on held-out tiles")
-        result["int8"] = int8_quality(model_dir, val, source)
+        try:
+            result["int8"] = int8_quality(model_dir, val, source)
+        except UserError as exc:  # a model exported without decoder.int8.onnx
+            notes.append(f"int8 skipped: {exc}")
     if "pixel_budget" in sections and not quick:
         log("pixel budget sweep")
         result["pixel_budget"] = pixel_budget(model_dir, val, 3)
     if "training" in sections:
         log("training: the trainer's step per speed lever" + ("" if quick else " (torch.compile compiles first)"))
-        result["training"] = training(train, 3 if not quick else 2, quick)
+        result["training"] = training(train32, 3 if not quick else 2, quick)
     with tempfile.TemporaryDirectory(prefix="manifold-bench-") as tmp:
         work = Path(tmp)
         if "startup" in sections or "memory" in sections:
@@ -447,13 +593,21 @@ def run(quick: bool = False, model_dir: Path | None = None, data: Path = Path("d
             count = memory_tiles or (1_000 if quick else 10_000)
             log(f"memory: manifold upscale on {count:,} tiles at --res 64")
             result["memory"] = memory(work, count, 64, result["startup"]["one_tile_peak_rss_mb"])
+    result["notes"] = notes
     result["targets"] = targets(result)
     return result
 
 
+# the inference section's bars: label -> row key (only those a run measured are drawn)
+INFERENCE_BARS = {"anchor (eager, per tile)": "anchor_tiles_per_s", "global model (runtime fp32)": "global_tiles_per_s",
+                  "Real-ESRGAN-ncnn (CPU)": "realesrgan_tiles_per_s", "runtime fp32": "runtime_fp32_tiles_per_s",
+                  "runtime int8": "runtime_int8_tiles_per_s"}
+INFERENCE_RATIOS = {"fp32_vs_anchor": "anchor", "fp32_vs_global": "global", "fp32_vs_realesrgan": "Real-ESRGAN"}
+
+
 def plot(result: dict, out_png: str | Path) -> None:
-    """The speed figures as a picture: inference tiles/s per resolution against the anchor, and
-    training inputs/s per lever set against plain fp32 (matplotlib, from the [train] extra)."""
+    """The speed figures as a picture: inference tiles/s per resolution against what the runtime is
+    compared with, and training inputs/s per lever set against plain fp32 (matplotlib, [train] extra)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -467,17 +621,20 @@ def plot(result: dict, out_png: str | Path) -> None:
         if panel == "inference":
             rows = result["inference"]
             x = np.arange(len(rows))
-            bars = {"anchor (eager, per tile)": "anchor_tiles_per_s", "runtime fp32": "runtime_fp32_tiles_per_s",
-                    "runtime int8": "runtime_int8_tiles_per_s"}
+            bars = {label: key for label, key in INFERENCE_BARS.items() if any(r.get(key) for r in rows)}
+            width = 0.8 / len(bars)
             for i, (label, key) in enumerate(bars.items()):
-                ax.bar(x + (i - 1) * 0.27, [r[key] for r in rows], 0.27, label=label)
+                ax.bar(x + (i - (len(bars) - 1) / 2) * width, [r.get(key) or 0 for r in rows], width, label=label)
+            ratio = next((k for k in INFERENCE_RATIOS if any(k in r for r in rows)), None)
             for xi, r in zip(x, rows):
-                ax.annotate(f"{r['fp32_vs_anchor']:.2f}x", (xi, r["runtime_fp32_tiles_per_s"]), ha="center",
-                            va="bottom", fontsize=8)
+                if ratio and ratio in r:
+                    ax.annotate(f"{r[ratio]:.2f}x", (xi, r["runtime_fp32_tiles_per_s"]), ha="center", va="bottom",
+                                fontsize=8)
             ax.set_xticks(x, [f"--res {r['res']}" for r in rows])
             ax.set_yscale("log")
             ax.set_ylabel("tiles/s (log)")
-            ax.set_title("inference: tiles in, RGBA tiles out (label: fp32 / anchor)")
+            ax.set_title("inference: tiles in, RGBA tiles out"
+                         + (f" (label: fp32 / {INFERENCE_RATIOS[ratio]})" if ratio else ""))
             ax.legend(fontsize=8)
         else:
             rows = result["training"]
@@ -499,6 +656,14 @@ def plot(result: dict, out_png: str | Path) -> None:
     plt.close(fig)
 
 
+def _ratio(value) -> str:
+    return "-" if value is None else f"{value:.2f}x"
+
+
+def _rate(value) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
 def table(result: dict):
     """The result as Rich tables (one per section)."""
     from rich.table import Table
@@ -507,19 +672,44 @@ def table(result: dict):
     m = result["machine"]
     head = Table(title=f"manifold bench{' --quick' if result['quick'] else ''}: {m.get('cpu', '?')}, {m['cores']} "
                        f"cores, {m['date']}", show_header=False)
+    model = result["model"]
+    head.add_row("model", f"{model['dir']} ({model['kind']} kind, {model['preset'] or 'no preset'})")
     head.add_row("matmul fp32 / bf16 GFLOP/s",
                  f"{result['matmul']['fp32_gflops']:.0f} / {result['matmul']['bf16_gflops']:.0f}" if "matmul" in result else "-")
     tables.append(head)
     if "inference" in result:
-        t = Table(title="inference (tiles in, RGBA tiles out) vs the seed-style eager anchor")
-        for col in ("res", "fp32 tiles/s", "int8 tiles/s", "anchor tiles/s", "fp32 / anchor", "int8 / anchor",
-                    "decode fp32 / anchor", "fp32 GFLOP/s", "of matmul"):
+        rows = result["inference"]
+        against = [label for key, label in INFERENCE_RATIOS.items() if any(key in r for r in rows)]
+        t = Table(title="inference (tiles in, RGBA tiles out)" + (f" vs {', '.join(against)}" if against else ""))
+        columns = [("res", lambda r: str(r["res"])), ("fp32 tiles/s", lambda r: _rate(r["runtime_fp32_tiles_per_s"])),
+                   ("int8 tiles/s", lambda r: _rate(r.get("runtime_int8_tiles_per_s")))]
+        if any("anchor_tiles_per_s" in r for r in rows):
+            columns += [("anchor tiles/s", lambda r: _rate(r.get("anchor_tiles_per_s"))),
+                        ("fp32 / anchor", lambda r: _ratio(r.get("fp32_vs_anchor"))),
+                        ("int8 / anchor", lambda r: _ratio(r.get("int8_vs_anchor"))),
+                        ("decode fp32 / anchor", lambda r: _ratio(r.get("decode_fp32_vs_anchor_decode")))]
+        for key, label in (("global", "global model"), ("realesrgan", "Real-ESRGAN")):
+            if any(f"{key}_tiles_per_s" in r for r in rows):
+                columns += [(f"{label} tiles/s", lambda r, key=key: _rate(r.get(f"{key}_tiles_per_s"))),
+                            (f"fp32 / {label}", lambda r, key=key: _ratio(r.get(f"fp32_vs_{key}")))]
+        columns += [("MFLOP/tile", lambda r: f"{r['mflop_per_tile']:,.1f}"),
+                    ("fp32 GFLOP/s", lambda r: f"{r['fp32_gflops']:.0f}"),
+                    ("of matmul", lambda r: f"{100 * r['fp32_of_matmul']:.0f}%")]
+        for col, _ in columns:
             t.add_column(col, justify="right")
-        for r in result["inference"]:
-            t.add_row(str(r["res"]), f"{r['runtime_fp32_tiles_per_s']:.1f}", f"{r['runtime_int8_tiles_per_s']:.1f}",
-                      f"{r['anchor_tiles_per_s']:.1f}", f"{r['fp32_vs_anchor']:.2f}x", f"{r['int8_vs_anchor']:.2f}x",
-                      f"{r['decode_fp32_vs_anchor_decode']:.2f}x", f"{r['fp32_gflops']:.0f}",
-                      f"{100 * r['fp32_of_matmul']:.0f}%")
+        for r in rows:
+            t.add_row(*(cell(r) for _, cell in columns))
+        tables.append(t)
+    if "upscalers" in result:
+        up = result["upscalers"]
+        t = Table(title=f"upscalers: the same {up['tiles_per_call']} tiles, {up['in_px']} -> {up['out_px']} px, "
+                        f"side by side")
+        for col in ("method", "model", "tiles/s", "vs Real-ESRGAN", "vs seed"):
+            t.add_column(col, justify="left" if col in ("method", "model") else "right")
+        for r in up["rows"]:
+            what = f"{r['kind']}, {r['preset'] or Path(r['model']).name}" if "kind" in r else r["what"]
+            t.add_row(r["method"], what, f"{r['tiles_per_s']:.1f}", _ratio(r.get("vs_realesrgan")),
+                      _ratio(r.get("vs_seed")))
         tables.append(t)
     if "int8" in result:
         q = result["int8"]
@@ -554,6 +744,11 @@ def table(result: dict):
             mm = result["memory"]
             t.add_row(f"peak RSS, {mm['tiles']:,} tiles at --res {mm['res']}",
                       f"{mm['peak_rss_mb']:.0f} MB ({mm['vs_one_tile']:.2f}x one tile)")
+        tables.append(t)
+    if result.get("notes"):
+        t = Table(title="notes: what was skipped or compared instead", show_header=False)
+        for note in result["notes"]:
+            t.add_row(note)
         tables.append(t)
     t = Table(title="targets")
     for col in ("target", "goal", "measured", "met"):
