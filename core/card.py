@@ -6,7 +6,9 @@ model.json) -> runtime. The graphs:
     encoder.onnx   image [batch, C, H, W] float in [0, 1] -> latent
                    global: H = W = input_size (tiles are resampled to it first), latent = code [batch, D]
                    local:  any H, W, already padded by `pad` pixels on every side, latent = grid
-    decoder.onnx   latent, height (int64), width (int64) -> image [batch, C, height, width] in [0, 1]
+    decoder.onnx   latent, height, width, top, rows (int64) -> image [batch, C, rows, width] in [0, 1]:
+                   rows top .. top + rows - 1 of the height x width image (format 1: latent, height,
+                   width -> the whole image)
 
 Pure Python: the runtime reads it without torch.
 """

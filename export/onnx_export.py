@@ -54,14 +54,16 @@ def fold_batch_norm(model: Autoencoder) -> Autoencoder:
 
 
 class RenderGraph(nn.Module):
-    """What decoder.onnx computes: the kind's render, (latent, height, width) -> image."""
+    """What decoder.onnx computes: the kind's render, (latent, height, width, top, rows) -> rows
+    top .. top + rows - 1 of the height x width image (the runtime renders huge outputs in bands)."""
 
     def __init__(self, model: Autoencoder):
         super().__init__()
         self.model = model
 
-    def forward(self, latent: torch.Tensor, height: torch.Tensor, width: torch.Tensor) -> torch.Tensor:
-        return self.model.render(latent, height, width)
+    def forward(self, latent: torch.Tensor, height: torch.Tensor, width: torch.Tensor, top: torch.Tensor,
+                rows: torch.Tensor) -> torch.Tensor:
+        return self.model.render(latent, height, width, top, rows)
 
 
 def trace(model: Autoencoder, folder: Path) -> None:
@@ -78,10 +80,10 @@ def trace(model: Autoencoder, folder: Path) -> None:
         torch.onnx.export(model.encoder, (image,), folder / "encoder.onnx", dynamo=False, opset_version=OPSET,
                           input_names=["image"], output_names=[model.latent_name],
                           dynamic_axes={"image": image_axes, model.latent_name: latent_axes})
-        torch.onnx.export(RenderGraph(model).eval(), (latent, size, size), folder / "decoder.onnx", dynamo=False,
-                          opset_version=OPSET, input_names=[model.latent_name, "height", "width"],
-                          output_names=["image"],
-                          dynamic_axes={model.latent_name: latent_axes, "image": {0: "batch", 2: "height", 3: "width"}})
+        torch.onnx.export(RenderGraph(model).eval(), (latent, size, size, torch.tensor(0), size),
+                          folder / "decoder.onnx", dynamo=False, opset_version=OPSET,
+                          input_names=[model.latent_name, "height", "width", "top", "rows"], output_names=["image"],
+                          dynamic_axes={model.latent_name: latent_axes, "image": {0: "batch", 2: "rows", 3: "width"}})
 
 
 def export_model(run_dir: str | Path, model_dir: str | Path, coordinates: str | None = None) -> ModelCard:

@@ -190,13 +190,14 @@ class TileModel:
         latent_out, latent_in = self.encoder.get_outputs()[0].shape, dec_in[0].shape
         ok = (len(enc_in) == 1 and len(shape) == 4 and shape[1] == self.card.channels
               and (expect_size is None or tuple(shape[2:]) == (expect_size, expect_size))
-              and [i.name for i in dec_in][1:] == ["height", "width"]
+              and [i.name for i in dec_in][1:] in (["height", "width"], ["height", "width", "top", "rows"])
               and (out_channels == self.card.channels or isinstance(out_channels, str))
               and len(latent_out) == len(latent_in) and latent_out[1] == latent_in[1])
         if not ok:
             raise ModelError(f"{model_dir}: encoder.onnx/decoder.onnx do not match model.json ({self.card.decoder} "
                             f"model, {self.card.channels} channels); export the model again")
         self.latent_name = dec_in[0].name
+        self.bands = len(dec_in) == 5  # renders bands of rows (format 2); format 1 renders whole images
 
     @property
     def info(self) -> dict:
@@ -227,12 +228,24 @@ class TileModel:
                                for i in range(0, len(x), ENCODE_BATCH)])
 
     def decode(self, latents: np.ndarray, height: int, width: int) -> np.ndarray:
-        """[N, ...] -> [N, C, height, width] float32 in [0, 1], one decoder run per chunk of tiles."""
-        per_run = max(1, self.pixel_budget // (height * width))
+        """[N, ...] -> [N, C, height, width] float32 in [0, 1], about `pixel_budget` output pixels per
+        decoder run: several tiles per run when they are small, bands of rows of one tile when it is
+        large (so --res 4096 needs memory for the image, not for the decoder on every pixel at once)."""
         h, w = np.array(height, np.int64), np.array(width, np.int64)
-        return np.concatenate([self.decoder.run(None, {self.latent_name: latents[i:i + per_run], "height": h,
-                                                       "width": w})[0]
-                               for i in range(0, len(latents), per_run)])
+        out = np.empty((len(latents), self.channels, height, width), np.float32)
+        run = lambda latent, top, rows: self.decoder.run(None, {  # noqa: E731
+            self.latent_name: latent, "height": h, "width": w,
+            **({"top": np.array(top, np.int64), "rows": np.array(rows, np.int64)} if self.bands else {})})[0]
+        if self.bands and height * width > self.pixel_budget:
+            rows = max(1, self.pixel_budget // width)
+            for i in range(len(latents)):
+                for top in range(0, height, rows):
+                    out[i, :, top:top + rows] = run(latents[i:i + 1], top, min(rows, height - top))
+            return out
+        per_run = max(1, self.pixel_budget // (height * width))
+        for i in range(0, len(latents), per_run):
+            out[i:i + per_run] = run(latents[i:i + per_run], 0, height)
+        return out
 
     def render(self, tiles: np.ndarray, height: int, width: int, chunk: int = 256, edges: str | None = None,
                palette: str | None = None, alpha: str | None = None, shared_palette: np.ndarray | None = None

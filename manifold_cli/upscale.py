@@ -120,17 +120,29 @@ def gib(n: float) -> str:
 
 
 def _decoder_width(model: TileModel) -> int:
+    """Floats per output pixel the decoder holds at once, as a hidden width: the global kind's
+    hidden width, or the local kind's four cells of local_latent features."""
     card = getattr(model, "card", None)
     arch = getattr(card, "architecture", None) if card is not None else None
     if arch is None:
         arch = (getattr(model, "info", None) or {}).get("architecture", {})
+    if arch.get("decoder") == "local":
+        return 4 * int(arch.get("local_latent") or 64)
     return int(arch.get("decoder_n_hid") or 256)
 
 
 def render_memory(model: TileModel, tiles: int, height: int, width: int) -> int:
-    """Peak bytes of rendering `tiles` tiles at height x width in one chunk (see the figures above)."""
+    """Peak bytes of rendering `tiles` tiles at height x width in one chunk (see the figures above).
+
+    A decoder run covers about `pixel_budget` output pixels: whole tiles when they are small,
+    bands of rows of one tile when it is large (a model exported with bands; older ones render
+    a whole tile per run)."""
     pixels = height * width
-    per_run = max(1, getattr(model, "pixel_budget", 4096) // pixels) * pixels
+    budget = getattr(model, "pixel_budget", 4096)
+    if pixels > budget and getattr(model, "bands", False):
+        per_run = max(1, budget // width) * width
+    else:
+        per_run = max(1, budget // pixels) * pixels
     return per_run * _decoder_width(model) * DECODER_BYTES_PER_PIXEL_UNIT + tiles * pixels * CHUNK_BYTES_PER_PIXEL
 
 

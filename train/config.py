@@ -119,7 +119,7 @@ PRESETS: dict[str, ModelConfig] = {
     "seed-b8-h64-concat": _seed(decoder_n_blk=8, decoder_n_layer=2, decoder_n_hid=64,
                                 decoder_residual=("concat", "add") * 4),
     # the local kind: RGBA, trained for upscaling (see MODEL.md for what each size measured)
-    "local-w32": ModelConfig(decoder="local", channels=4, size=32),
+    "local-w32": ModelConfig(decoder="local", channels=4, size=32, activation="relu", local_blocks=3, local_pad=9),
 }
 
 

@@ -163,10 +163,10 @@ class GlobalCode(Autoencoder):
         self.coordinates = coordinates  # the pixel grid the run trained on (model.py)
         self._table = None  # the embedded pixel grid of the training tile size, built on first use
 
-    def render(self, code: torch.Tensor, height, width) -> torch.Tensor:
-        """code [B, D] -> image [B, C, height, width] at any resolution."""
-        xy = grid_positions(height, width, self.coordinates, code.device)
-        return to_image(self.decoder(code, xy), self.config.channels, height, width)
+    def render(self, code: torch.Tensor, height, width, top=0, rows=None) -> torch.Tensor:
+        """code [B, D] -> image [B, C, height, width] at any resolution (or rows top .. top + rows - 1)."""
+        xy = grid_positions(height, width, self.coordinates, code.device, top, rows)
+        return to_image(self.decoder(code, xy), self.config.channels, height if rows is None else rows, width)
 
     def forward(self, x: torch.Tensor, pos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Training forward: tiles [B, C, S, S] and embedded query positions -> (colours [B, P, C], code)."""

@@ -42,33 +42,44 @@ EDGE_MODES = {"clamp": "replicate", "wrap": "circular"}  # --edges -> torch's pa
 
 
 class ResBlock(nn.Module):
+    """x + conv(act(conv(x))) with unpadded ("valid") 3x3 convolutions: the block's output is 2
+    pixels smaller on every side, and the skip path is cropped to match."""
+
     def __init__(self, width: int, act: type[nn.Module]):
         super().__init__()
-        self.conv_1 = nn.Conv2d(width, width, 3, padding=1)
+        self.conv_1 = nn.Conv2d(width, width, 3)
         self.act = act()
-        self.conv_2 = nn.Conv2d(width, width, 3, padding=1)
+        self.conv_2 = nn.Conv2d(width, width, 3)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.conv_2(self.act(self.conv_1(x)))
+        return x[:, :, 2:-2, 2:-2] + self.conv_2(self.act(self.conv_1(x)))
 
 
 class LocalEncoder(nn.Module):
-    """padded tile [B, C, h+2P, w+2P] -> grid [B, L + C, h+2, w+2]: L features, then the input colour."""
+    """padded tile [B, C, h+2P, w+2P] -> grid [B, L + C, h+2, w+2]: L features, then the input colour.
+
+    Every convolution is unpadded, so each one trims a pixel on every side: the network computes
+    only the cells it must, and no cell ever sees a zero-padded border. What a cell sees beyond
+    the tile is exactly the clamped or wrapped padding the runtime put there."""
 
     def __init__(self, c: ModelConfig):
         super().__init__()
         act = ACTIVATION_MODULES[c.activation]
-        self.stem = nn.Conv2d(c.channels, c.local_width, 3, padding=1)
+        self.stem = nn.Conv2d(c.channels, c.local_width, 3)
         self.blocks = nn.Sequential(OrderedDict(
             (f"block_{i}", ResBlock(c.local_width, act)) for i in range(1, c.local_blocks + 1)))
         # LIIF's 3x3 feature unfolding and the decoder's first linear layer, as one convolution
-        self.head = nn.Sequential(OrderedDict([("act", act()), ("conv", nn.Conv2d(c.local_width, c.local_latent, 3, padding=1))]))
-        self.crop = c.local_pad - 1  # keep one ring of cells beyond the tile for the four-cell blend
+        self.head = nn.Sequential(OrderedDict([("act", act()), ("conv", nn.Conv2d(c.local_width, c.local_latent, 3))]))
+        self.extra = c.local_pad - 3 - 2 * c.local_blocks  # padding beyond what the convolutions use
+        self.ring = c.local_pad - 1  # the colour of the tile and one ring of cells beyond it
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.extra:
+            e = self.extra
+            x = x[:, :, e:-e, e:-e]
         z = self.head(self.blocks(self.stem(x)))
-        p = self.crop
-        return torch.cat([z[:, :, p:-p, p:-p], x[:, :, p:-p, p:-p]], dim=1)
+        r = self.ring - self.extra
+        return torch.cat([z, x[:, :, r:-r, r:-r]], dim=1)
 
 
 class LocalDecoder(nn.Module):
@@ -104,12 +115,11 @@ class LocalDecoder(nn.Module):
         index = torch.cat(index, -1)  # [(B,) 4P], the four cells one after the other
         offset = torch.cat(offset, -2)  # [(B,) 4P, 2]
         weight = torch.stack(weight, -2)  # [(B,) 4, P]
-        flat = grid.flatten(2)
+        flat = grid.flatten(2).transpose(1, 2)  # [B, cells, L + C]: a gathered cell is one contiguous row
         if index.dim() == 1:  # every tile asks the same points (render): one gather for all
-            cells = flat.index_select(2, index)
+            cells = flat.index_select(1, index)
         else:
-            cells = flat.gather(2, index[:, None, :].expand(B, D, index.shape[-1]))
-        cells = cells.transpose(1, 2)  # [B, 4P, L + C]
+            cells = flat.gather(1, index[:, :, None].expand(B, index.shape[-1], D))  # [B, 4P, L + C]
         latent, colour = cells[..., :self.latent], cells[..., self.latent:]
         cell = cell.to(offset.dtype)
         cell = cell.expand(offset.shape[:-1] + (2,)) if cell.dim() == 1 else cell[:, None, :].expand(offset.shape)
@@ -145,16 +155,18 @@ class LocalGrid(Autoencoder):
             return x.repeat(1, 1, ry, rx)[..., oy:oy + h + 2 * p, ox:ox + w + 2 * p]
         return F.pad(x, (p,) * 4, mode=EDGE_MODES[edges])
 
-    def render(self, grid: torch.Tensor, height, width) -> torch.Tensor:
-        """grid [B, L + C, h+2, w+2] -> image [B, C, height, width] in [0, 1], any size."""
+    def render(self, grid: torch.Tensor, height, width, top=0, rows=None) -> torch.Tensor:
+        """grid [B, L + C, h+2, w+2] -> image [B, C, height, width] in [0, 1], any size (or rows
+        top .. top + rows - 1 of it)."""
         h_in, w_in = grid.shape[2] - 2, grid.shape[3] - 2
         u_x = (pixel_axis(width, device=grid.device) + 1) / 2 * w_in - 0.5
-        u_y = (pixel_axis(height, device=grid.device) + 1) / 2 * h_in - 0.5
+        u_y = (pixel_axis(height, device=grid.device, first=top, count=rows) + 1) / 2 * h_in - 0.5
         u = torch.stack([u_x[None, :].expand(u_y.shape[0], u_x.shape[0]).reshape(-1),
                          u_y[:, None].expand(u_y.shape[0], u_x.shape[0]).reshape(-1)], -1)
         cell = torch.stack([w_in / torch.as_tensor(width).to(torch.float32),
                             h_in / torch.as_tensor(height).to(torch.float32)])
-        return to_image(self.decoder(grid, u, cell).clamp(0, 1), self.config.channels, height, width)
+        return to_image(self.decoder(grid, u, cell).clamp(0, 1), self.config.channels,
+                        height if rows is None else rows, width)
 
     def upscale(self, x: torch.Tensor, height: int, width: int, edges: str = "clamp") -> torch.Tensor:
         return self.render(self.encoder(self.pad_input(x, edges)), height, width)

@@ -4,8 +4,9 @@ Data flow: tiles -> dataset -> config -> **model** -> trainer -> export -> runti
 kind (registry.py) is one `Autoencoder` subclass that owns
 
     encode(image)                 the encoder's latent: a code per tile, or a feature grid
-    render(latent, height, width) the whole image at any size; exportable (height and width may
-                                  be 0-d int64 tensors: export traces this method as decoder.onnx)
+    render(latent, height, width, top, rows)
+                                  the image at any size, or a band of its rows; exportable
+                                  (sizes may be 0-d int64 tensors: export traces it as decoder.onnx)
     training_query(...)           what the trainer samples: encoder input, query points, targets
     forward(*inputs)              the training forward pass on those inputs: (colours, code or None)
     export_input(...)             the example encoder input export traces
@@ -31,9 +32,13 @@ ACTIVATION_MODULES = {"gelu": nn.GELU, "relu": nn.ReLU, "silu": nn.SiLU}
 # shifts a 2x render by a fraction of a pixel; keep it only to reproduce the seed.
 
 
-def pixel_axis(n, convention: str = "center", device=None) -> torch.Tensor:
-    """The n pixel coordinates along one axis; n may be an int or a 0-d int64 tensor (traced by export)."""
-    i = torch.arange(n, device=device, dtype=torch.float32)
+def pixel_axis(n, convention: str = "center", device=None, first=0, count=None) -> torch.Tensor:
+    """The coordinates of pixels first .. first + count - 1 (default: all n) along an axis of n pixels.
+
+    n, first and count may be ints or 0-d int64 tensors (traced by export: decoder.onnx renders
+    a band of rows, so a huge output never has to be in memory at once)."""
+    i = torch.arange(n if count is None else count, device=device, dtype=torch.float32)
+    i = i + torch.as_tensor(first, device=device).to(torch.float32)
     n = torch.as_tensor(n, device=device).to(torch.float32)
     if convention == "center":
         return (i + 0.5) / n * 2 - 1
@@ -46,9 +51,10 @@ def pixel_coordinates(n: int, convention: str = "center", device=None) -> torch.
     return pixel_axis(n, convention, device)
 
 
-def grid_positions(height, width, convention: str = "center", device=None) -> torch.Tensor:
-    """(x, y) of every pixel, row-major: [height * width, 2]; x runs along a row."""
-    y = pixel_axis(height, convention, device)
+def grid_positions(height, width, convention: str = "center", device=None, top=0, rows=None) -> torch.Tensor:
+    """(x, y) of every pixel, row-major: [height * width, 2]; x runs along a row. With `top`, `rows`:
+    only rows top .. top + rows - 1 of the height x width image."""
+    y = pixel_axis(height, convention, device, top, rows)
     x = pixel_axis(width, convention, device)
     xx = x[None, :].expand(y.shape[0], x.shape[0])
     yy = y[:, None].expand(y.shape[0], x.shape[0])
@@ -73,7 +79,8 @@ class Autoencoder(nn.Module):
     def encode(self, image: torch.Tensor) -> torch.Tensor:
         return self.encoder(image)
 
-    def render(self, latent: torch.Tensor, height, width) -> torch.Tensor:
+    def render(self, latent: torch.Tensor, height, width, top=0, rows=None) -> torch.Tensor:
+        """[B, C, rows, width]: rows top .. top + rows - 1 (default: all) of the height x width image."""
         raise NotImplementedError
 
     def code_loss(self, code: torch.Tensor | None) -> torch.Tensor:

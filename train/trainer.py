@@ -283,7 +283,7 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True, ov
     one_step = make_step(cfg, model, optimizer, train_tiles, generator, world)
     eval_every = max(1, (cfg.eval_every or cfg.max_inputs // 50) // cfg.batch_size)
 
-    def checkpoint(val_mse: float) -> None:
+    def checkpoint(val_mse: float, wall_s: float) -> None:
         info = {"format": CHECKPOINT_FORMAT, "kind": model.kind, "preset": cfg.preset, "model": cfg.model.to_dict(),
                 "train": cfg.to_dict(), "data": tiles.stats, "coordinates": cfg.coordinates, "world_size": world,
                 "progress": {"step": step, "inputs": step * cfg.batch_size, "total_steps": total_steps,
@@ -340,7 +340,7 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True, ov
                                "inputs_per_s": round(rate, 1)}
                         with log_path.open("a", newline="") as f:
                             csv.DictWriter(f, LOG_FIELDS).writerow(row)
-                        checkpoint(val_mse)
+                        checkpoint(val_mse, wall_s)
                         t_checkpoint = time.perf_counter()
                         progress.update(task, completed=step * cfg.batch_size, loss=row["train_mse"], val=val_mse,
                                         rate=rate)
@@ -353,13 +353,11 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True, ov
                 elif step % 4 == 0:
                     progress.update(task, completed=step * cfg.batch_size)
                     if lead and time.perf_counter() - t_checkpoint > 60 * cfg.checkpoint_minutes:
-                        wall_s += time.perf_counter() - t_last
-                        t_last = time.perf_counter()
-                        checkpoint(val_mse)
+                        checkpoint(val_mse, wall_s + time.perf_counter() - t_last)
                         t_checkpoint = time.perf_counter()
             if interrupted and lead:
                 wall_s += time.perf_counter() - t_last
-                checkpoint(val_mse)
+                checkpoint(val_mse, wall_s)
     finally:
         if previous_handler is not None:
             signal.signal(signal.SIGINT, previous_handler)

@@ -449,3 +449,15 @@ def test_no_telemetry_file_and_no_process_spawned(tmp_path, tiny_model_dir):
                           capture_output=True, text=True, env=env, timeout=STILL)
     assert proc.returncode == 0, proc.stderr
     assert list(home.rglob("*")) == []  # onnxruntime wrote no device id or database under ~/.cache
+
+
+def test_the_documented_maximum_fits_an_ordinary_machine(tiny_local_model_dir):
+    """--res 4096 on one tile: bands of rows keep the decoder's share small; what remains is the
+    image itself (under 2 GiB), so an 8 GB machine renders it."""
+    from manifold_cli.runtime import TileModel
+
+    model = TileModel.load(tiny_local_model_dir, "cpu")
+    need = upscale_module.render_memory(model, 1, 4096, 4096)
+    assert need < 2 << 30, need
+    model.bands = False  # an old export without bands would need the decoder on every pixel at once
+    assert upscale_module.render_memory(model, 1, 4096, 4096) > 4 * need

@@ -154,3 +154,14 @@ def test_local_model_takes_tiles_of_any_size_without_resampling(tiny_local_model
     assert out.shape == (3, 2 * h, 2 * w, 4) and out.dtype == np.uint8
     same = np.concatenate(list(model.render(tiles, h, w)))  # a round trip: close to the input
     assert np.abs(same.astype(int) - tiles.astype(int)).mean() < 40
+
+
+@pytest.mark.parametrize("kind", ["global", "local"])
+def test_large_outputs_render_in_bands_with_the_same_pixels(kind, tiny_model_dir, tiny_local_model_dir):
+    model = TileModel.load(tiny_model_dir if kind == "global" else tiny_local_model_dir, "cpu")
+    assert model.bands
+    tiles = make_tiles(2, 16, seed=4, transparent_share=0)
+    whole = np.concatenate(list(model.render(tiles, 70, 50)))
+    model.pixel_budget = 3 * 50 + 7  # three rows per decoder run
+    banded = np.concatenate(list(model.render(tiles, 70, 50)))
+    np.testing.assert_array_equal(banded, whole)

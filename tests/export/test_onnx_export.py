@@ -13,6 +13,13 @@ from manifold_train.global_code import GlobalCode
 from manifold_train.trainer import read_run
 
 
+def sizes(height, width, top=0, rows=None, **latent):
+    """decoder.onnx's inputs for rows top .. top + rows - 1 (default: all) of a height x width image."""
+    as_int = lambda v: np.array(v, np.int64)  # noqa: E731
+    return {**latent, "height": as_int(height), "width": as_int(width), "top": as_int(top),
+            "rows": as_int(height if rows is None else rows)}
+
+
 def sessions(model_dir):
     return [ort.InferenceSession(str(model_dir / f), providers=["CPUExecutionProvider"])
             for f in ("encoder.onnx", "decoder.onnx")]
@@ -27,9 +34,9 @@ def test_model_directory_contract(tiny_model_dir):
     assert card["code_size"] == 16 and card["coordinates"] == "center"
     assert card["trained_on"]["inputs"] == 4096 and card["metrics"]["val_mse"] > 0
     enc, dec = sessions(tiny_model_dir)
-    assert [i.name for i in dec.get_inputs()] == ["code", "height", "width"]
+    assert [i.name for i in dec.get_inputs()] == ["code", "height", "width", "top", "rows"]
     out = dec.get_outputs()[0].shape
-    assert out[0] == "batch" and out[2:] == ["height", "width"]
+    assert out[0] == "batch" and out[2:] == ["rows", "width"]
     assert enc.get_inputs()[0].shape == ["batch", 4, 16, 16]
 
 
@@ -44,8 +51,7 @@ def test_onnxruntime_matches_pytorch(tiny_run, tiny_model_dir, batch, height, wi
         expected = model.render(code, height, width).numpy()
     ort_code = enc.run(None, {"image": tiles.numpy()})[0]
     np.testing.assert_allclose(ort_code, code.numpy(), atol=1e-4)
-    image = dec.run(None, {"code": ort_code, "height": np.array(height, np.int64),
-                           "width": np.array(width, np.int64)})[0]
+    image = dec.run(None, sizes(height, width, code=ort_code))[0]
     assert image.shape == (batch, 4, height, width)
     np.testing.assert_allclose(image, expected, atol=1e-4)
 
@@ -62,7 +68,8 @@ def test_batch_norm_folding_keeps_the_function():
     assert any(isinstance(m, torch.nn.BatchNorm1d) for m in model.modules())  # the original is untouched
     code = torch.randn(4, 16)
     with torch.no_grad():
-        torch.testing.assert_close(RenderGraph(folded)(code, torch.tensor(9), torch.tensor(7)),
+        torch.testing.assert_close(RenderGraph(folded)(code, torch.tensor(9), torch.tensor(7), torch.tensor(0),
+                                                       torch.tensor(9)),
                                    model.render(code, 9, 7), atol=1e-5, rtol=1e-5)
 
 
@@ -73,7 +80,7 @@ def test_corner_convention_export(tiny_run, tmp_path):
     code = torch.randn(2, 16)
     with torch.no_grad():
         expected = model.render(code, 20, 12).numpy()
-    out = dec.run(None, {"code": code.numpy(), "height": np.array(20), "width": np.array(12)})[0]
+    out = dec.run(None, sizes(20, 12, code=code.numpy()))[0]
     np.testing.assert_allclose(out, expected, atol=1e-4)
 
 
@@ -84,7 +91,7 @@ def test_local_model_directory_contract(tiny_local_model_dir):
     assert card["code_size"] == 16 + 4  # features and the colour per cell
     enc, dec = sessions(tiny_local_model_dir)
     assert enc.get_inputs()[0].shape == ["batch", 4, "in_height", "in_width"]
-    assert [i.name for i in dec.get_inputs()] == ["grid", "height", "width"]
+    assert [i.name for i in dec.get_inputs()] == ["grid", "height", "width", "top", "rows"]
     ops = {n.op_type for n in onnx.load(tiny_local_model_dir / "decoder.onnx").graph.node}
     assert "Gather" in ops and "GridSample" not in ops  # gather-based sampling: the int8 and CUDA paths keep working
 
@@ -102,8 +109,7 @@ def test_local_onnxruntime_matches_pytorch(tiny_local_run, tiny_local_model_dir,
         expected = model.render(grid, *out_size).numpy()
     ort_grid = enc.run(None, {"image": padded.numpy()})[0]
     np.testing.assert_allclose(ort_grid, grid.numpy(), atol=1e-4)
-    image = dec.run(None, {"grid": ort_grid, "height": np.array(out_size[0], np.int64),
-                           "width": np.array(out_size[1], np.int64)})[0]
+    image = dec.run(None, sizes(*out_size, grid=ort_grid))[0]
     assert image.shape == (batch, 4, *out_size)
     np.testing.assert_allclose(image, expected, atol=1e-4)
 
@@ -133,3 +139,17 @@ def test_export_replaces_an_earlier_model_directory(tiny_run, tmp_path):
     export_model(tiny_run, tmp_path / "m")
     assert json.loads((tmp_path / "m" / "model.json").read_text())["decoder"] == "global"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
+
+
+@pytest.mark.parametrize("kind", ["global", "local"])
+def test_a_band_of_rows_is_the_same_rows_of_the_whole_image(kind, tiny_model_dir, tiny_local_model_dir):
+    model_dir = tiny_model_dir if kind == "global" else tiny_local_model_dir
+    enc, dec = sessions(model_dir)
+    name = dec.get_inputs()[0].name
+    shape = [d if isinstance(d, int) else 2 for d in enc.get_inputs()[0].shape]
+    if kind == "local":
+        shape[2:] = [11 + 2 * 5, 9 + 2 * 5]  # an 11x9 tile padded by the tiny model's 5
+    latent = enc.run(None, {"image": np.random.default_rng(0).random(shape, np.float32)})[0]
+    whole = dec.run(None, sizes(37, 23, **{name: latent}))[0]
+    bands = [dec.run(None, sizes(37, 23, top, min(10, 37 - top), **{name: latent}))[0] for top in range(0, 37, 10)]
+    np.testing.assert_allclose(np.concatenate(bands, axis=2), whole, atol=1e-6)
