@@ -1,0 +1,109 @@
+"""model.json (manifold_core.card) and broken model folders: one `error:` line, exit status 6."""
+
+import json
+import shutil
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import run_cli
+from manifold_core.card import FORMAT_VERSION, ModelCard, read_card
+from manifold_core.errors import ModelError
+from manifold_cli.runtime import TileModel
+
+
+def write(folder, data):
+    folder.mkdir(exist_ok=True)
+    (folder / "model.json").write_text(data if isinstance(data, str) else json.dumps(data))
+    return folder
+
+
+GOOD = {"format_version": FORMAT_VERSION, "decoder": "local", "channels": 4, "input_size": None, "pad": 7,
+        "code_size": 52}
+
+
+def test_a_card_round_trips_and_nan_is_written_as_null(tmp_path):
+    card = ModelCard(**{**GOOD, "metrics": {"val_mse": float("nan")}})
+    card.write(tmp_path)
+    assert json.loads((tmp_path / "model.json").read_text())["metrics"]["val_mse"] is None  # valid JSON
+    assert read_card(tmp_path).pad == 7
+
+
+def test_a_format_1_card_is_the_global_kind(tmp_path):
+    old = {"format_version": 1, "channels": 4, "input_size": 32, "code_size": 128, "architecture": {"vocab_size": 128}}
+    card = read_card(write(tmp_path, old))
+    assert card.decoder == "global" and card.pad == 0 and card.input_size == 32
+
+
+@pytest.mark.parametrize("data,message", [
+    ("{not json", "not readable JSON"),
+    ("[1, 2, 3]", "not a JSON object"),
+    ({**GOOD, "format_version": 99}, "model format 99"),
+    ({k: v for k, v in GOOD.items() if k != "channels"}, "missing channels"),
+    ({**GOOD, "channels": "4"}, "channels is '4'"),
+    ({**GOOD, "pad": True}, "pad is True"),
+    ({**GOOD, "decoder": "diffusion"}, "decoder 'diffusion'"),
+    ({**GOOD, "channels": 2}, "out of range"),
+    ({**GOOD, "input_size": 32}, "has no input_size"),
+])
+def test_a_broken_card_is_one_clear_error(tmp_path, data, message):
+    with pytest.raises(ModelError, match=message):
+        read_card(write(tmp_path, data))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+                    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children,
+                                                                                      max_size=6), max_leaves=20))
+def test_any_json_is_a_card_or_a_model_error(tmp_path_factory, value):
+    folder = tmp_path_factory.mktemp("card")
+    data = value if not isinstance(value, dict) else {**GOOD, **value}
+    try:
+        text = json.dumps(data)
+    except ValueError:
+        return
+    try:
+        card = read_card(write(folder, text))
+    except ModelError:
+        return
+    assert card.channels in (1, 3, 4) and card.decoder in ("global", "local")
+
+
+# ---------------------------------------------------------------- broken model folders, end to end
+def broken(tmp_path, model_dir, damage):
+    target = tmp_path / "model"
+    shutil.copytree(model_dir, target)
+    damage(target)
+    return target
+
+
+DAMAGES = {
+    "corrupt encoder": lambda d: (d / "encoder.onnx").write_bytes(b"\x00garbage" * 50),
+    "empty decoder": lambda d: (d / "decoder.onnx").write_bytes(b""),
+    "swapped graphs": lambda d: [(d / "encoder.onnx").rename(d / "tmp"), (d / "decoder.onnx").rename(d / "encoder.onnx"),
+                                 (d / "tmp").rename(d / "decoder.onnx")],
+    "missing decoder": lambda d: (d / "decoder.onnx").unlink(),
+    "card says 3 channels": lambda d: (d / "model.json").write_text(
+        json.dumps({**json.loads((d / "model.json").read_text()), "channels": 3})),
+    "card not an object": lambda d: (d / "model.json").write_text('"model"'),
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+def test_a_broken_model_folder_is_one_error_line_with_status_6(tmp_path, tiny_model_dir, tile_folder, damage):
+    model = broken(tmp_path, tiny_model_dir, DAMAGES[damage])
+    with pytest.raises(ModelError):
+        TileModel.load(model, "cpu")
+    result = run_cli("upscale", tile_folder, "--res", 24, "-o", tmp_path / "out", "--model", model, "-q")
+    assert result.exit_code == 6, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_graph_from_another_model_is_refused(tmp_path, tiny_model_dir, tiny_local_model_dir):
+    """The local model's encoder in the global model's folder: shapes disagree with model.json."""
+    model = broken(tmp_path, tiny_model_dir, lambda d: shutil.copy(tiny_local_model_dir / "encoder.onnx", d))
+    with pytest.raises(ModelError, match="do not match model.json"):
+        TileModel.load(model, "cpu")
