@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install -q -c constraints.txt
 
-.PHONY: demo test dev bench default-model aseprite-extension clean
+.PHONY: demo test dev bench eval default-model aseprite-extension clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,16 @@ bench: $(VENV)/.dev
 
 default-model: $(VENV)/.dev
 	bash scripts/train_default_model.sh
+
+# Quality (MODEL.md): the held-out tile sets (other games, never trained on) from Debian packages,
+# then `manifold eval` of the default and seed models against the classic and neural scalers,
+# shrunk by box and by nearest at 2x; a contact sheet per set in docs/. EVAL_ARGS adds options.
+EVAL_SETS ?= freeciv angband pingus
+eval: $(VENV)/.dev
+	$(BIN)/python scripts/tile_sets.py data/sets $(addprefix --only ,$(EVAL_SETS))
+	for set in $(EVAL_SETS); do \
+	    $(BIN)/manifold eval data/sets/$$set --model default --model seed --sheet docs/eval-$$set.png $(EVAL_ARGS) || exit 1; \
+	done
 
 # The Aseprite extension as one file (a zip): double-click it, or Edit > Preferences > Extensions.
 DIST ?= dist
