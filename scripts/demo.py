@@ -1,8 +1,10 @@
 """The README's first command: upscale real tiles with the embedded default model.
 
-Gets a few dozen Dungeon Crawl tiles (scripts/crawl_tiles.py; procedural tiles where apt-get
-is not available), runs `manifold upscale DIR --res 64` exactly as a user would, and draws
-before/after.png: original (pixel-doubled) | manifold at 64px | bicubic at 64px.
+Cuts the freeciv "trident" tiles (30x30, another game's art that no embedded model trained on)
+from Debian's freeciv-data package with scripts/tile_sets.py (procedural tiles where apt-get is
+not available), picks a few dozen, runs `manifold upscale DIR --res 60` exactly as a user would,
+and draws demo-out/before-after.png: original (pixel-doubled) | manifold 2x | bicubic 2x |
+the seed model 2x.
 """
 
 from __future__ import annotations
@@ -14,31 +16,30 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).parent))
-from crawl_tiles import fetch  # noqa: E402
-
-from manifold_core.synthetic import make_tiles  # noqa: E402
-from manifold_core.tiles import Grid, find_images, is_empty, read_rgba, slice_sheet  # noqa: E402
+from manifold_core.synthetic import make_tiles
+from manifold_core.tiles import find_images, read_rgba
 
 OUT = Path("demo-out")
-RES = 64
+SETS = Path("data/sets")
+TILES = 48
 
 
-def demo_tiles(folder: Path) -> str:
+def demo_tiles(folder: Path) -> tuple[str, int]:
+    """A few dozen held-out tiles in `folder`: (what they are, their size)."""
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.png"):
         old.unlink()
-    sheets = fetch(Path("data"))
-    if sheets is None:
-        for i, tile in enumerate(make_tiles(32, 32, seed=1)):
+    if not (SETS / "freeciv").is_dir():
+        subprocess.run([sys.executable, str(Path(__file__).with_name("tile_sets.py")), str(SETS), "--only",
+                        "freeciv"], check=False)
+    found = find_images(SETS / "freeciv") if (SETS / "freeciv").is_dir() else []
+    if not found:
+        for i, tile in enumerate(make_tiles(TILES, 32, seed=1)):
             Image.fromarray(tile).save(folder / f"synthetic_{i:03d}.png")
-        return "procedural tiles (apt-get could not fetch crawl-tiles-data here)"
-    for sheet in ("floor", "wall", "feat"):
-        tiles = slice_sheet(read_rgba(sheets / f"{sheet}.png"), Grid(32, 32))
-        tiles = tiles[~is_empty(tiles)]
-        for i in np.linspace(0, len(tiles) - 1, 16).astype(int):
-            Image.fromarray(tiles[i]).save(folder / f"{sheet}_{i:04d}.png")
-    return "Dungeon Crawl Stone Soup tiles (Debian crawl-tiles-data)"
+        return "procedural tiles (apt-get could not fetch freeciv-data here)", 32
+    for i in np.linspace(0, len(found) - 1, TILES).astype(int):
+        Image.fromarray(read_rgba(found[i])).save(folder / found[i].name)
+    return "freeciv trident tiles (Debian freeciv-data; held out: no embedded model trained on them)", 30
 
 
 def on_checker(rgba: Image.Image) -> Image.Image:
@@ -49,29 +50,46 @@ def on_checker(rgba: Image.Image) -> Image.Image:
     return bg
 
 
-def before_after(src: Path, dst: Path, picture: Path, rows: int = 8, zoom: int = 2) -> None:
-    names = [p.relative_to(src) for p in find_images(src)][:: max(1, len(find_images(src)) // rows)][:rows]
-    gap = 4
-    sheet = Image.new("RGB", (3 * RES + 4 * gap, rows * (RES + gap) + gap), (255, 255, 255))
+LABELS = ("original", "manifold", "bicubic", "seed model")
+
+
+def before_after(src: Path, columns: list[Path], picture: Path, res: int, rows: int = 8, zoom: int = 2) -> None:
+    """Rows of tiles: original pixel-doubled | manifold | bicubic | the seed model, on a checkerboard."""
+    from PIL import ImageDraw
+
+    files = find_images(src)
+    names = [p.relative_to(src) for p in files][:: max(1, len(files) // rows)][:rows]
+    gap, head = 4, 14
+    width = len(columns) + 2
+    sheet = Image.new("RGB", (width * res + (width + 1) * gap, head + rows * (res + gap) + gap), (255, 255, 255))
+    draw = ImageDraw.Draw(sheet)
+    for c, label in enumerate(LABELS[:width]):
+        draw.text((gap + c * (res + gap), 2), label, fill=(0, 0, 0))
     for r, name in enumerate(names):
         original = Image.fromarray(read_rgba(src / name))
-        cells = [original.resize((RES, RES), Image.Resampling.NEAREST),
-                 Image.fromarray(read_rgba(dst / name.with_suffix(".png"))),
-                 original.resize((RES, RES), Image.Resampling.BICUBIC)]
+        cells = [original.resize((res, res), Image.Resampling.NEAREST)]
+        cells += [Image.fromarray(read_rgba(folder / name.with_suffix(".png"))) for folder in columns[:1]]
+        cells += [original.resize((res, res), Image.Resampling.BICUBIC)]
+        cells += [Image.fromarray(read_rgba(folder / name.with_suffix(".png"))) for folder in columns[1:]]
         for c, cell in enumerate(cells):
-            sheet.paste(on_checker(cell), (gap + c * (RES + gap), gap + r * (RES + gap)))
+            sheet.paste(on_checker(cell), (gap + c * (res + gap), head + gap + r * (res + gap)))
     sheet.resize((sheet.width * zoom, sheet.height * zoom), Image.Resampling.NEAREST).save(picture)
 
 
 def main() -> None:
-    tiles, upscaled = OUT / "tiles", OUT / f"tiles-{RES}"
-    what = demo_tiles(tiles)
+    tiles = OUT / "tiles"
+    what, size = demo_tiles(tiles)
+    res = 2 * size
     print(f"input: {len(find_images(tiles))} {what} in {tiles}/")
     manifold = Path(sys.executable).with_name("manifold")
-    subprocess.run([str(manifold), "upscale", str(tiles), "--res", str(RES), "-o", str(upscaled)], check=True)
-    before_after(tiles, upscaled, OUT / "before-after.png")
+    upscaled, seed = OUT / f"tiles-{res}", OUT / f"tiles-{res}-seed"
+    for out, model in ((upscaled, "default"), (seed, "seed")):
+        subprocess.run([str(manifold), "upscale", str(tiles), "--res", str(res), "-o", str(out), "--model", model],
+                       check=True)
+    before_after(tiles, [upscaled, seed], OUT / "before-after.png", res)
     print(f"\nupscaled tiles: {upscaled}/")
-    print(f"before/after:   {OUT / 'before-after.png'}  (original | manifold {RES}px | bicubic {RES}px)")
+    print(f"before/after:   {OUT / 'before-after.png'}  (original | manifold {res}px | bicubic {res}px | "
+          f"the seed model {res}px)")
 
 
 if __name__ == "__main__":
