@@ -77,11 +77,13 @@ def need_torch(what: str):
 @app.command()
 def info(
     preset: Optional[str] = typer.Option(None, help="A named preset, e.g. seed-b8-h128."),
-    model: Optional[Path] = typer.Option(None, help="A model directory (from `manifold export`)."),
+    model: Optional[str] = typer.Option(None, help="A model folder (from `manifold export`) or an embedded "
+                                        "model's name (default, seed)."),
     channels: Optional[int] = typer.Option(None, help="With --preset: 1, 3 or 4 channels instead of the preset's."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
 ):
-    """Parameter counts and configuration of a preset or a model; the list of presets without options."""
+    """Parameter counts and configuration of a preset or a model; without options the embedded
+    models (default and seed) and the list of presets."""
     if preset:
         need_torch("info --preset")
         from manifold_train.config import preset as get_preset
@@ -102,7 +104,11 @@ def info(
         if not model:
             from manifold_train.config import PRESETS
 
-            result = {"default_model": result, "presets": list(PRESETS)}
+            try:
+                seed = load_model_info("seed")
+            except UserError as exc:
+                fail(exc)
+            result = {"default_model": result, "seed_model": seed, "presets": list(PRESETS)}
     if as_json:
         print(json.dumps(result, indent=2))
     else:

@@ -80,10 +80,12 @@ class ModelConfig:
         return 2 + 4 * len(self.pos_frequencies)
 
     def to_dict(self) -> dict:
+        """The fields this kind uses (from_dict fills the others with their defaults)."""
         d = dataclasses.asdict(self)
         d["decoder_residual"] = list(self.decoder_residual)
         d["pos_frequencies"] = list(self.pos_frequencies)
-        return d
+        unused = LOCAL_FIELDS if self.decoder == "global" else GLOBAL_FIELDS
+        return {k: v for k, v in d.items() if k not in unused}
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelConfig":
@@ -100,6 +102,12 @@ class ModelConfig:
         if "decoder_n_blk" in changes and "decoder_residual" not in changes:
             changes["decoder_residual"] = ()
         return dataclasses.replace(self, **changes)
+
+
+LOCAL_FIELDS = {f.name for f in dataclasses.fields(ModelConfig) if f.name.startswith("local_")}
+GLOBAL_FIELDS = {"code_size", "latent_channels", "n_hid", "group_count", "n_blk_per_group", "space_to_depth",
+                 "decoder_n_hid", "decoder_n_blk", "decoder_n_layer", "decoder_residual", "pos_frequencies",
+                 "batch_norm"}
 
 
 def _seed(**decoder) -> ModelConfig:
