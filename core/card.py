@@ -35,6 +35,7 @@ class ModelCard:
     pad: int  # local: pixels of clamp/wrap padding the encoder expects around a tile; global: 0
     code_size: int  # numbers per tile (global) or per grid cell (local)
     coordinates: str = "center"  # the pixel-centre convention (docs/ARCHITECTURE.md)
+    premultiplied: bool = False  # RGBA in and out with colour times alpha (the local kind)
     preset: str = ""
     architecture: dict = field(default_factory=dict)
     parameters: dict = field(default_factory=dict)
@@ -56,7 +57,7 @@ class ModelCard:
 
 
 # field -> the JSON types it may hold
-_TYPES = {"decoder": (str,), "channels": (int,), "input_size": (int, type(None)), "pad": (int,),
+_TYPES = {"decoder": (str,), "channels": (int,), "input_size": (int, type(None)), "pad": (int,), "premultiplied": (bool,),
           "code_size": (int,), "coordinates": (str,), "preset": (str,), "architecture": (dict,),
           "parameters": (dict,), "trained_on": (dict,), "metrics": (dict,), "int8": (dict,), "exported": (str,),
           "format_version": (int,)}
@@ -88,7 +89,7 @@ def read_card(model_dir: str | Path) -> ModelCard:
     data = {k: v for k, v in data.items() if k in known}  # newer optional fields are ignored
     for name, value in data.items():
         types = _TYPES[name]
-        if isinstance(value, bool) or not isinstance(value, types):  # bool is an int to Python, not to us
+        if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):  # bool is an int to Python
             raise ModelError(f"{path}: {name} is {value!r}, which is not a {' or '.join(t.__name__ for t in types)}; {redo}")
     if data["decoder"] not in KINDS:
         raise ModelError(f"{path}: decoder {data['decoder']!r} is not a kind this manifold knows ({', '.join(KINDS)}); "

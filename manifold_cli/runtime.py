@@ -224,7 +224,13 @@ class TileModel:
 
     def encode(self, x: np.ndarray) -> np.ndarray:
         """Encoder input [N, C, H, W] uint8 -> latents [N, ...] float32, ENCODE_BATCH tiles per run."""
-        return np.concatenate([self.encoder.run(None, {"image": x[i:i + ENCODE_BATCH].astype(np.float32) / 255})[0]
+        def image(part):
+            part = part.astype(np.float32) / 255
+            if self.card.premultiplied:
+                part[:, :3] *= part[:, 3:4]
+            return part
+
+        return np.concatenate([self.encoder.run(None, {"image": image(x[i:i + ENCODE_BATCH])})[0]
                                for i in range(0, len(x), ENCODE_BATCH)])
 
     def decode(self, latents: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -270,6 +276,9 @@ class TileModel:
             keep = ~is_empty(part)
             if keep.any():
                 images = self.decode(self.encode(self.encoder_input(part[keep], edges)), height, width)
+                if self.card.premultiplied:  # back to straight colour; none where nothing is left
+                    alpha_out = images[:, 3:4]
+                    images[:, :3] = np.where(alpha_out > 0.5 / 255, images[:, :3] / np.maximum(alpha_out, 1e-6), 0)
                 alpha_channel = None
                 if self.channels < 4:
                     alpha_channel = np.stack([nearest(t[..., 3], height, width) for t in part[keep]])

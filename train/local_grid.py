@@ -17,6 +17,10 @@ Reference: "Learning Continuous Image Representation with Local Implicit Image F
 Each cell also carries its input colour, and the decoder predicts a correction to it, so the
 four-cell blend starts from bilinear interpolation of the input (residual learning).
 
+Colours are premultiplied by alpha (RGBA): a blend of an opaque cell and a transparent one is
+the opaque colour at half alpha, not a darker colour, so sprite edges get no dark fringe. The
+runtime premultiplies the input and divides the output back (model.json: premultiplied).
+
 Coordinates (the convention of model.py, pixel centres): output pixel j of n sits at
 x = (j + 0.5) / n * 2 - 1; in input cells that is u = (x + 1) / 2 * w - 0.5, so input pixel i's
 centre is u = i. The four cells around u are floor(u) and floor(u) + 1 on each axis; the ring of
@@ -179,6 +183,7 @@ class LocalGrid(Autoencoder):
         """One random task per batch: 20 % the round trip at scale 1, 40 % scale 2, 40 % a scale
         from 1 to 4 (fractional too); box, nearest or bicubic shrinking; clamp (75 %) or wrap edges.
         Returns ((padded input, query points, cell size), target colours [B, P, C])."""
+        x = premultiply(x)
         B, C, S, _ = x.shape
         rand = lambda: torch.rand((), generator=generator).item()  # noqa: E731
         r = rand()
@@ -205,8 +210,9 @@ class LocalGrid(Autoencoder):
 
     @torch.no_grad()
     def validation_mse(self, x: torch.Tensor) -> torch.Tensor:
-        """Summed squared error, averaged over three fixed tasks: 2x from box- and from
-        nearest-shrunk tiles, and the round trip at the tile's size."""
+        """Summed squared error (premultiplied colour), averaged over three fixed tasks: 2x from
+        box- and from nearest-shrunk tiles, and the round trip at the tile's size."""
+        x = premultiply(x)
         S = x.shape[-1]
         total = torch.zeros((), device=x.device)
         for m, degradation in ((S // 2, "box"), (S // 2, "nearest"), (S, "none")):
@@ -217,11 +223,12 @@ class LocalGrid(Autoencoder):
     @torch.no_grad()
     def preview(self, x: torch.Tensor) -> list[tuple[str, torch.Tensor]]:
         S = x.shape[-1]
+        p = premultiply(x)
         columns = [(f"original {S}px", x)]
         for degradation in ("box", "nearest"):
-            lr = torch.round(shrink(x, S // 2, degradation) * 255) / 255
-            columns.append((f"2x from {degradation}-shrunk", self.upscale(lr, S, S)))
-        columns.append((f"original at {2 * S}px", self.upscale(x, 2 * S, 2 * S)))
+            lr = torch.round(shrink(p, S // 2, degradation) * 255) / 255
+            columns.append((f"2x from {degradation}-shrunk", unpremultiply(self.upscale(lr, S, S))))
+        columns.append((f"original at {2 * S}px", unpremultiply(self.upscale(p, 2 * S, 2 * S))))
         return columns
 
     def export_input(self, height: int, width: int, batch: int = 2) -> torch.Tensor:
@@ -229,30 +236,35 @@ class LocalGrid(Autoencoder):
         return torch.rand(batch, self.config.channels, height + p, width + p, device=self.encoder.stem.weight.device)
 
     def card(self) -> dict:
-        return {"input_size": None, "pad": self.pad, "code_size": self.config.local_latent + self.config.channels}
+        return {"input_size": None, "pad": self.pad, "code_size": self.config.local_latent + self.config.channels,
+                "premultiplied": self.config.channels == 4}
+
+
+def premultiply(x: torch.Tensor) -> torch.Tensor:
+    """RGBA [B, 4, H, W] straight -> colour times alpha (other channel counts unchanged)."""
+    return torch.cat([x[:, :3] * x[:, 3:], x[:, 3:]], 1) if x.shape[1] == 4 else x
+
+
+def unpremultiply(x: torch.Tensor) -> torch.Tensor:
+    """The inverse, colour 0 where alpha is (almost) 0."""
+    if x.shape[1] != 4:
+        return x
+    alpha = x[:, 3:]
+    return torch.cat([torch.where(alpha > 0.5 / 255, x[:, :3] / alpha.clamp_min(1e-6), 0).clamp(0, 1), alpha], 1)
 
 
 def shrink(x: torch.Tensor, size: int, degradation: str) -> torch.Tensor:
-    """[B, C, S, S] in [0, 1] -> [B, C, size, size], as `manifold eval` shrinks tiles:
-    box: area average (the blurred case); nearest: the pixel at the centre of each output
+    """[B, C, S, S] in [0, 1], RGBA premultiplied -> [B, C, size, size], as `manifold eval` shrinks
+    tiles: box: area average (the blurred case); nearest: the pixel at the centre of each output
     pixel's footprint, floor((i + 0.5) * S / size), like Pillow's NEAREST (the crisp, aliased
-    case); bicubic: antialiased bicubic; none: unchanged (size must be S). With 4 channels the
-    colour is averaged premultiplied by alpha, so a transparent pixel's colour weighs nothing."""
+    case); bicubic: antialiased bicubic; none: unchanged (size must be S)."""
     S = x.shape[-1]
     if degradation == "none" or size == S:
         return x
     if degradation == "nearest":
         return F.interpolate(x, size=(size, size), mode="nearest-exact")
-    if degradation not in ("box", "bicubic"):
-        raise ValueError(f"degradation must be one of {DEGRADATIONS} or 'none', got {degradation!r}")
-    rgba = x.shape[1] == 4
-    if rgba:
-        x = torch.cat([x[:, :3] * x[:, 3:], x[:, 3:]], 1)
     if degradation == "box":
-        y = F.interpolate(x, size=(size, size), mode="area")
-    else:
-        y = F.interpolate(x, size=(size, size), mode="bicubic", antialias=True, align_corners=False).clamp(0, 1)
-    if rgba:
-        alpha = y[:, 3:]
-        y = torch.cat([torch.where(alpha > 0.5 / 255, y[:, :3] / alpha.clamp_min(1e-6), 0).clamp(0, 1), alpha], 1)
-    return y
+        return F.interpolate(x, size=(size, size), mode="area")
+    if degradation == "bicubic":
+        return F.interpolate(x, size=(size, size), mode="bicubic", antialias=True, align_corners=False).clamp(0, 1)
+    raise ValueError(f"degradation must be one of {DEGRADATIONS} or 'none', got {degradation!r}")

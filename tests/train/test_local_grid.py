@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from conftest import tiny_local_config
-from manifold_train.local_grid import LocalGrid, shrink
+from manifold_train.local_grid import LocalGrid, premultiply, shrink, unpremultiply
 
 
 @pytest.fixture
@@ -130,6 +130,6 @@ def test_shrink_matches_manifold_eval_for_rgba_tiles():
     tiles = make_tiles(4, 16, seed=1)  # RGBA with transparent parts
     x = torch.from_numpy(tiles).permute(0, 3, 1, 2).float() / 255
     for name in ("box", "nearest"):
-        ours = (shrink(x, 8, name) * 255).round().permute(0, 2, 3, 1).numpy().astype(np.int16)
+        ours = (unpremultiply(shrink(premultiply(x), 8, name)) * 255).round().permute(0, 2, 3, 1).numpy().astype(np.int16)
         theirs = np.stack([getattr(degrade, name)(t, 2) for t in tiles]).astype(np.int16)
         assert np.abs(ours - theirs).max() <= 1, name
