@@ -3,7 +3,7 @@ import torch
 from PIL import Image
 
 from manifold_core.synthetic import make_tiles
-from manifold_core.tiles import Grid, slice_sheet
+from manifold_core.tiles import Grid, rgba_to_channels, slice_sheet
 from manifold_train.data import augment, load_tileset
 
 
@@ -32,7 +32,8 @@ def test_load_tileset_skips_empty_and_duplicate_tiles(tmp_path):
     Image.fromarray(tiles[3]).save(tmp_path / "copy_of_3.png")
     Image.fromarray(np.zeros((16, 16, 4), np.uint8)).save(tmp_path / "empty.png")
     ts = load_tileset([tmp_path], channels=4, size=16, val_percent=30)
-    assert ts.stats == {"found": 12, "empty": 1, "duplicates": 1, "train": len(ts.train), "val": len(ts.val)}
+    assert ts.stats == {"found": 12, "empty": 1, "duplicates": 1, "too_small": 0, "train": len(ts.train),
+                        "val": len(ts.val)}
     assert len(ts.train) + len(ts.val) == 10
     assert ts.train.dtype == torch.uint8 and ts.train.shape[1:] == (4, 16, 16)
 
@@ -73,3 +74,17 @@ def test_augment_without_shift_only_flips():
     variants = lambda t: [t, t.flip(-1), t.flip(-2), t.flip(-1).flip(-2)]  # noqa: E731
     kinds = [next(k for k, v in enumerate(variants(b)) if torch.equal(o, v)) for o, b in zip(out, batch)]
     assert len(set(kinds)) == 4  # all four flip combinations drawn
+
+
+def test_without_resampling_tiles_keep_their_pixels(tmp_path):
+    """The local kind's dataset: a 32 px tile is four 16 px squares, an 8 px tile is left out."""
+    rng = np.random.default_rng(0)
+    noise = lambda n: np.concatenate([rng.integers(0, 256, (n, n, 3)), np.full((n, n, 1), 255)], -1).astype(np.uint8)  # noqa: E731
+    big = noise(32)
+    Image.fromarray(big).save(tmp_path / "big.png")
+    Image.fromarray(noise(8)).save(tmp_path / "small.png")
+    ts = load_tileset([tmp_path], channels=4, size=16, val_percent=50, resample=False)
+    assert ts.stats["too_small"] == 1 and len(ts.train) + len(ts.val) == 4
+    big = rgba_to_channels(big[None], 4)[0]
+    squares = {bytes(t.numpy().tobytes()) for t in torch.cat([ts.train, ts.val])}
+    assert bytes(big[:, :16, 16:].tobytes()) in squares  # the top-right square, pixel for pixel
