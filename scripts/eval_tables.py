@@ -49,7 +49,7 @@ def main() -> None:
             default = psnr["manifold default"]
             real = psnr["Real-ESRGAN"]
             print(f"| {name} ({r['tiles']}) | {degradation} | " + " | ".join(fmt(psnr[k]) for k in order)
-                  + f" | {default - classic:+.2f} | {fmt(None if real is None else default - real)} |")
+                  + f" | {default - classic:+.2f} | " + ("n/a" if real is None else f"{default - real:+.2f}") + " |")
     print("\nPSNR in dB of the colour (premultiplied by alpha); tiles/s of the same run:\n")
     r = evaluate("data/sets/freeciv", "--model", "default", "--model", "seed", "--scale", "2")
     print("| method | " + " | ".join(x["label"] for x in r["results"] if x["degradation"] == "box") + " |")
