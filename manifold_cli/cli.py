@@ -59,12 +59,17 @@ def warn(message: str) -> None:
 def fail(message: str | UserError, code: int | None = None):
     """Print `error: message` (one line) and exit; a UserError's kind chooses the exit status
     (manifold_core.errors: 1 input, 2 command line, 4 output location, 5 memory, 6 model)."""
-    from rich.markup import escape  # a message may hold [brackets]: a path, `pip install 'x[train]'`
-
     if code is None:
         code = getattr(message, "exit_status", 1)
-    console.print(f"[bold red]error:[/] {escape(one_line(str(message)))}", highlight=False)
+    print_error(str(message))
     raise typer.Exit(code)
+
+
+def print_error(message: str) -> None:
+    """`error: message` on stderr, as one line."""
+    from rich.markup import escape  # a message may hold [brackets]: a path, `pip install 'x[train]'`
+
+    console.print(f"[bold red]error:[/] {escape(one_line(message))}", highlight=False)
 
 
 def need_torch(what: str):
@@ -100,7 +105,7 @@ def info(
         try:
             result = load_model_info(model)
         except UserError as exc:
-            fail(str(exc))
+            fail(exc)
         if not model:
             from manifold_train.config import PRESETS
 
@@ -479,8 +484,28 @@ def _progress(disabled: bool):
                     TimeElapsedColumn(), console=console, disable=disabled)
 
 
-def main():
-    app()
+def main() -> None:
+    """The `manifold` command: Typer runs it, except that a mistake on the command line (an unknown
+    option, a value not among the choices, a missing argument) is one `error:` line with exit
+    status 2, like every other mistake, instead of Typer's usage box."""
+    import sys
+
+    try:
+        status = app(standalone_mode=False)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - only Typer's usage errors are handled here
+        show, message = getattr(exc, "show", None), getattr(exc, "format_message", None)
+        if message is None or show is None:
+            raise
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `manifold` or `manifold COMMAND` alone: the help
+            show()
+            sys.exit(0)
+        ctx = getattr(exc, "ctx", None)
+        hint = f"; see `{ctx.command_path} --help`" if ctx is not None else ""
+        print_error(f"{message().rstrip('.')}{hint}")
+        sys.exit(getattr(exc, "exit_code", 2))
+    sys.exit(status if isinstance(status, int) else 0)
 
 
 if __name__ == "__main__":

@@ -115,3 +115,19 @@ def test_summary_keeps_the_brackets_of_a_path(tmp_path, tiny_model_dir):
     result = runner.invoke(app, ["upscale", str(tiles), "--res", "32", "--model", str(tiny_model_dir)])
     assert result.exit_code == 0, result.output
     assert f"-> {tmp_path / 'tiles[bold]-32'}" in result.output
+
+
+@pytest.mark.parametrize("args", [["upscale", "tiles", "--edges", "diagonal"], ["upscale"],
+                                  ["upscale", "tiles", "--bogus"], ["train"], ["info", "--channels", "x"]])
+def test_command_line_mistakes_are_one_error_line_with_status_2(args):
+    """The real entry point (not Typer's usage box): one `error:` line naming the help to read."""
+    proc = subprocess.run([sys.executable, "-m", "manifold_cli.cli", *args], capture_output=True, text=True,
+                          timeout=120)
+    lines = (proc.stdout + proc.stderr).strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1, proc.stdout + proc.stderr
+    assert lines[0].startswith("error: ") and "--help" in lines[0]
+
+
+def test_no_arguments_shows_the_help():
+    proc = subprocess.run([sys.executable, "-m", "manifold_cli.cli"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "upscale" in proc.stdout + proc.stderr
