@@ -43,9 +43,9 @@ var manifoldExtension = (function () {
     "use strict";
 
     var SETTINGS_NAME = "manifold.json";
-    // About 250,000 output pixels a second with the default model on the 2-core CPU of
-    // BENCHMARKS.md (67 tiles/s at 64 px, 19 at 128 px, plus 0.4 s to start).
-    var PIXELS_PER_S = 250000, START_S = 0.5;
+    // About 500,000 output pixels a second with the default model on the 2-core CPU of
+    // BENCHMARKS.md (138 to 266 tiles/s at 64 px, 55 at 128 px, plus 0.26 s to start).
+    var PIXELS_PER_S = 500000, START_S = 0.5;
     var LONG_RUN_S = 20;
 
     // Everything that talks to the user goes through here, so a script (or a test driver)
