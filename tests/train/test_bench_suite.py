@@ -220,6 +220,7 @@ def test_upscalers_without_realesrgan_say_so(monkeypatch, tiny_model_dir, tiny_l
     assert target["met"] is False and "Real-ESRGAN not measured" in target["text"]
 
 
+@pytest.mark.slow  # starts `manifold upscale` processes to time them (about 10 s); kept in `make test`
 def test_bench_json_has_every_section_and_target(tiny_model_dir, tmp_path, few_tiles):
     """A shortened bench (tiny model, few tiles) through the same code as `manifold bench --json`."""
     result = bench.run(quick=True, model_dir=tiny_model_dir, data=tmp_path / "no-sheets", memory_tiles=20,

@@ -163,6 +163,7 @@ def wait_for_checkpoints(run, count, proc, timeout=120):
     raise AssertionError("no checkpoint in time")
 
 
+@pytest.mark.slow
 def test_sigkill_at_any_moment_leaves_a_consistent_checkpoint_that_resumes(tmp_path, tile_folder):
     """Killed while it checkpoints every step: the checkpoint on disk is whole (weights, optimizer
     and progress of one and the same step), no temporary is left that breaks the next run, and
@@ -178,6 +179,7 @@ def test_sigkill_at_any_moment_leaves_a_consistent_checkpoint_that_resumes(tmp_p
         assert state["optimizer"]["state"][0]["step"] == state["step"]  # Adam's own step count agrees
 
 
+@pytest.mark.slow
 def test_sigint_writes_a_checkpoint_and_stops_cleanly(tmp_path, tile_folder):
     run = tmp_path / "run"
     proc = start_training(tile_folder, run)
