@@ -252,7 +252,7 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True, ov
     log_path = out / "log.csv"
     if resume:
         state = read_checkpoint(out)
-        if state["info"]["model"] != cfg.model.to_dict():
+        if ModelConfig.from_dict(state["info"]["model"]) != cfg.model:
             raise UserError(f"{out}: --resume with a different model config than the saved run; "
                             f"use the same --preset/--channels or a new --out")
         try:
