@@ -159,6 +159,21 @@ def rgba_to_channels(tiles: np.ndarray, channels: int) -> np.ndarray:
     return np.rint(out).clip(0, 255).astype(np.uint8).transpose(0, 3, 1, 2)
 
 
+def premultiply(images: np.ndarray) -> np.ndarray:
+    """Float RGBA [N, 4, H, W] in [0, 1]: colour times alpha, in place (fewer channels: unchanged)."""
+    if images.shape[1] == 4:
+        images[:, :3] *= images[:, 3:4]
+    return images
+
+
+def unpremultiply(images: np.ndarray) -> np.ndarray:
+    """The inverse of premultiply, in place; colour 0 where alpha rounds to 0."""
+    if images.shape[1] == 4:
+        alpha = images[:, 3:4]
+        images[:, :3] = np.where(alpha > 0.5 / 255, images[:, :3] / np.maximum(alpha, 1e-6), 0)
+    return images
+
+
 def channels_to_rgba(images: np.ndarray, alpha: np.ndarray | None = None) -> np.ndarray:
     """[N, C, H, W] float in [0, 1] -> [N, H, W, 4] uint8; `alpha` [N, H, W] uint8 for models without one."""
     images = np.rint(np.clip(images, 0, 1) * 255).astype(np.uint8).transpose(0, 2, 3, 1)

@@ -63,9 +63,10 @@ class Method:
     name = ""
     label = ""
     scales: tuple[int, ...] | None = None  # None: any scale
+    scaled_title = ""  # e.g. "hq{}x": the column title at a scale the method supports
 
     def title(self, scale: float) -> str:
-        return self.label
+        return self.scaled_title.format(int(scale)) if self.scaled_title and self.supports(scale) else self.label
 
     def missing(self) -> str | None:
         return None
@@ -95,10 +96,7 @@ class PillowMethod(Method):
 
 # ---------------------------------------------------------------- Scale2x / Scale3x
 class ScaleNx(Method):
-    name, label, scales = "scalenx", "ScaleNx", (2, 3, 4)
-
-    def title(self, scale):
-        return f"Scale{int(scale)}x" if self.supports(scale) else self.label
+    name, label, scales, scaled_title = "scalenx", "ScaleNx", (2, 3, 4), "Scale{}x"
 
     def missing(self):
         try:
@@ -141,10 +139,7 @@ def import_hqx():
 
 
 class Hqx(Method):
-    name, label, scales = "hqx", "hqx", (2, 3, 4)
-
-    def title(self, scale):
-        return f"hq{int(scale)}x" if self.supports(scale) else self.label
+    name, label, scales, scaled_title = "hqx", "hqx", (2, 3, 4), "hq{}x"
 
     def missing(self):
         try:

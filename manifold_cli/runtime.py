@@ -33,7 +33,7 @@ import numpy as np
 
 from manifold_core.card import ModelCard, read_card
 from manifold_core.errors import ModelError, UsageError, UserError
-from manifold_core.tiles import channels_to_rgba, is_empty, resize_tile, rgba_to_channels
+from manifold_core.tiles import channels_to_rgba, is_empty, premultiply, resize_tile, rgba_to_channels, unpremultiply
 
 from .pixelart import ALPHAS, PALETTES, finish
 
@@ -65,9 +65,7 @@ def resolve_model(model: str | Path | None = None) -> Path:
 
 def load_model_info(model_dir: str | Path | None = None) -> dict:
     """model.json of a model (checked), as a dict; see manifold_core.card for the fields."""
-    import dataclasses
-
-    return dataclasses.asdict(load_card(model_dir))
+    return load_card(model_dir).to_dict()
 
 
 def load_card(model_dir: str | Path | None = None) -> ModelCard:
@@ -91,6 +89,13 @@ def seamless(tile: np.ndarray) -> bool:
     inside_x, seam_x = np.abs(np.diff(t, axis=1)).mean(), np.abs(t[:, 0] - t[:, -1]).mean()
     inside_y, seam_y = np.abs(np.diff(t, axis=0)).mean(), np.abs(t[0] - t[-1]).mean()
     return bool(seam_x <= 1.5 * inside_x + 1 and seam_y <= 1.5 * inside_y + 1)
+
+
+def edge_mode(tile: np.ndarray, edges: str) -> str:
+    """clamp or wrap for one tile: as asked, or for "auto" wrap exactly when the tile is seamless."""
+    if edges != "auto":
+        return edges
+    return "wrap" if seamless(tile) else "clamp"
 
 
 def cuda_driver_present() -> bool:
@@ -201,9 +206,7 @@ class TileModel:
 
     @property
     def info(self) -> dict:
-        import dataclasses
-
-        return dataclasses.asdict(self.card)
+        return self.card.to_dict()
 
     @property
     def channels(self) -> int:
@@ -217,18 +220,15 @@ class TileModel:
         x = rgba_to_channels(tiles, self.channels)
         if self.card.pad:
             p = self.card.pad
-            modes = [NUMPY_PAD["wrap" if edges == "auto" and seamless(t) else "clamp" if edges == "auto" else edges]
-                     for t in tiles]
-            x = np.stack([np.pad(t, ((0, 0), (p, p), (p, p)), mode=m) for t, m in zip(x, modes)])
+            x = np.stack([np.pad(t, ((0, 0), (p, p), (p, p)), mode=NUMPY_PAD[edge_mode(tile, edges)])
+                          for t, tile in zip(x, tiles)])
         return x
 
     def encode(self, x: np.ndarray) -> np.ndarray:
         """Encoder input [N, C, H, W] uint8 -> latents [N, ...] float32, ENCODE_BATCH tiles per run."""
         def image(part):
             part = part.astype(np.float32) / 255
-            if self.card.premultiplied:
-                part[:, :3] *= part[:, 3:4]
-            return part
+            return premultiply(part) if self.card.premultiplied else part
 
         return np.concatenate([self.encoder.run(None, {"image": image(x[i:i + ENCODE_BATCH])})[0]
                                for i in range(0, len(x), ENCODE_BATCH)])
@@ -276,9 +276,8 @@ class TileModel:
             keep = ~is_empty(part)
             if keep.any():
                 images = self.decode(self.encode(self.encoder_input(part[keep], edges)), height, width)
-                if self.card.premultiplied:  # back to straight colour; none where nothing is left
-                    alpha_out = images[:, 3:4]
-                    images[:, :3] = np.where(alpha_out > 0.5 / 255, images[:, :3] / np.maximum(alpha_out, 1e-6), 0)
+                if self.card.premultiplied:
+                    unpremultiply(images)
                 alpha_channel = None
                 if self.channels < 4:
                     alpha_channel = np.stack([nearest(t[..., 3], height, width) for t in part[keep]])

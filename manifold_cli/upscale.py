@@ -122,11 +122,8 @@ def gib(n: float) -> str:
 def _decoder_width(model: TileModel) -> int:
     """Floats per output pixel the decoder holds at once, as a hidden width: the global kind's
     hidden width, or the local kind's four cells of local_latent features."""
-    card = getattr(model, "card", None)
-    arch = getattr(card, "architecture", None) if card is not None else None
-    if arch is None:
-        arch = (getattr(model, "info", None) or {}).get("architecture", {})
-    if arch.get("decoder") == "local":
+    arch = model.card.architecture
+    if model.card.decoder == "local":
         return 4 * int(arch.get("local_latent") or 64)
     return int(arch.get("decoder_n_hid") or 256)
 
@@ -138,8 +135,8 @@ def render_memory(model: TileModel, tiles: int, height: int, width: int) -> int:
     bands of rows of one tile when it is large (a model exported with bands; older ones render
     a whole tile per run)."""
     pixels = height * width
-    budget = getattr(model, "pixel_budget", 4096)
-    if pixels > budget and getattr(model, "bands", False):
+    budget = model.pixel_budget
+    if pixels > budget and model.bands:
         per_run = max(1, budget // width) * width
     else:
         per_run = max(1, budget // pixels) * pixels

@@ -155,6 +155,7 @@ class ManifoldDecoder(nn.Module):
 class GlobalCode(Autoencoder):
     kind = "global"
     latent_name = "code"
+    augment_shift = 1  # the seed's random 1-pixel cyclic shifts
 
     def __init__(self, config: ModelConfig, coordinates: str = "center"):
         super().__init__(config)
@@ -193,8 +194,6 @@ class GlobalCode(Autoencoder):
             return (x, embed(None)), target
         pick = torch.randint(S * S, (B, pixels), generator=generator).to(x.device)
         return (x, embed(pick)), target.gather(1, pick[..., None].expand(-1, -1, C))
-
-    augment_shift = 1  # the seed's random 1-pixel cyclic shifts
 
     def code_loss(self, code: torch.Tensor) -> torch.Tensor:
         """The seed's constraint that keeps codes spread (std 0.5) and centred (mean 0) across a batch."""

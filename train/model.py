@@ -70,6 +70,8 @@ def to_image(colours: torch.Tensor, channels: int, height, width) -> torch.Tenso
 class Autoencoder(nn.Module):
     kind = ""
     latent_name = "latent"  # the decoder graph's first input
+    coordinates = "center"  # the pixel grid convention the model renders with (see above)
+    augment_shift = 0  # pixels of random cyclic shift in training (data.augment); 0: flips only
     reconstruction_loss = staticmethod(nn.functional.mse_loss)
 
     def __init__(self, config: ModelConfig):
