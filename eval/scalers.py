@@ -290,7 +290,7 @@ class Manifold(Method):
         self.tile_model = None
 
     def missing(self):
-        from manifold_cli.runtime import resolve_model
+        from manifold_core.runtime import resolve_model
 
         folder = resolve_model(self.model)
         if not (folder / "model.json").exists():
@@ -298,7 +298,7 @@ class Manifold(Method):
         return None
 
     def prepare(self, scale):
-        from manifold_cli.runtime import TileModel
+        from manifold_core.runtime import TileModel
 
         if self.tile_model is None:
             self.tile_model = TileModel.load(self.model, device="cpu")
@@ -312,7 +312,7 @@ class Manifold(Method):
 def model_label(model: str | Path | None) -> str:
     if model is None or str(model) == "":
         return "default"
-    from manifold_cli.runtime import EMBEDDED_MODELS
+    from manifold_core.runtime import EMBEDDED_MODELS
 
     return str(model) if str(model) in EMBEDDED_MODELS and not Path(model).exists() else Path(model).name
 

@@ -82,7 +82,7 @@ def quantize_model_dir(model_dir: str | Path) -> dict:
 if __name__ == "__main__":  # python -m manifold_export.quantize MODEL_DIR
     import sys
 
-    from manifold_cli.runtime import DEFAULT_MODEL_DIR
+    from manifold_core.runtime import DEFAULT_MODEL_DIR
 
     for directory in sys.argv[1:] or [DEFAULT_MODEL_DIR]:
         print(directory, quantize_model_dir(directory))

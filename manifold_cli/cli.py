@@ -21,8 +21,8 @@ from manifold_core.errors import UserError
 from manifold_train.config import COORDINATES, TRAIN_PRECISIONS
 from manifold_train.config import TRAIN_DEFAULTS as D  # pure Python: the one source of training defaults
 
-from .pixelart import ALPHAS, PALETTES
-from .runtime import DEVICES, EDGES, PRECISIONS
+from manifold_core.pixelart import ALPHAS, PALETTES
+from manifold_core.runtime import DEVICES, EDGES, PRECISIONS
 
 app = typer.Typer(
     help="Learn a compact code for pixel-art tiles and render them again at any resolution.",
@@ -100,7 +100,7 @@ def info(
             fail(str(exc.args[0]), 2)
         result = {"preset": preset, **parameter_counts(config), "config": config.to_dict()}
     else:
-        from .runtime import load_model_info
+        from manifold_core.runtime import load_model_info
 
         try:
             result = load_model_info(model)
@@ -256,7 +256,7 @@ def upscale(
     written); 2 options that cannot work; 4 the output cannot be written there; 5 too large for
     this machine's memory; 6 a broken model folder; 130 interrupted.
     """
-    from .runtime import TileModel, parse_resolution
+    from manifold_core.runtime import TileModel, parse_resolution
     from .tiled import TILED_SUFFIXES, plan_tiled, write_tiled
     from manifold_core.errors import EXIT_INTERRUPTED, EXIT_SKIPPED, UsageError, shown
     from manifold_core.tiles import find_images
@@ -436,7 +436,7 @@ def eval_(
     from manifold_eval.report import table
     from manifold_eval.scalers import make_methods
     from manifold_eval.sheet import contact_sheet
-    from .runtime import parse_resolution
+    from manifold_core.runtime import parse_resolution
 
     try:
         if not 1 <= scale <= 16:

@@ -34,7 +34,7 @@ import numpy as np
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
-from .runtime import TileModel
+from manifold_core.runtime import TileModel
 from manifold_core.errors import OutputError, UsageError, UserError, shown
 from manifold_core.files import Staging
 from manifold_core.tiles import Grid, read_rgba, slice_sheet, write_png

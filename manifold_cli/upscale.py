@@ -25,8 +25,8 @@ from typing import Callable
 
 import numpy as np
 
-from .pixelart import palette_of
-from .runtime import TileModel, parse_resolution
+from manifold_core.pixelart import palette_of
+from manifold_core.runtime import TileModel, parse_resolution
 from manifold_core.errors import TooLargeError, UsageError, UserError, shown
 from manifold_core.files import Staging, make_folder, remove_folders
 from manifold_core.tiles import Grid, find_images, read_rgba, slice_sheet, write_png

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from manifold_cli.runtime import seamless
+from manifold_core.runtime import seamless
 from manifold_core.tiles import find_images, read_rgba
 
 SOURCE = Path("data/sets/freeciv")

@@ -16,7 +16,7 @@ SETS=(crawl cataclysm supertux)  # training sets; freeciv, pingus and angband st
 $BIN/python scripts/tile_sets.py data/sets $(printf -- '--only %s ' "${SETS[@]}")
 $BIN/manifold train "${SETS[@]/#/data/sets/}" --preset local-w32 --max-inputs 1000000 --batch-size 32 \
     --lr 2e-3 --eval-every 50000 --seed 0 --device "$DEVICE" --out "$RUN" ${RESUME:+--resume} ${RESUME:---overwrite}
-$BIN/manifold export "$RUN" -o manifold_cli/default_model
+$BIN/manifold export "$RUN" -o core/models/default
 cp "$RUN/loss.png" docs/default-model-loss.png
 cp "$RUN/repros.png" docs/default-model-repros.png
-echo "default model: manifold_cli/default_model (card: MODEL.md; measure it with: make eval)"
+echo "default model: core/models/default (card: MODEL.md; measure it with: make eval)"

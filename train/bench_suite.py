@@ -49,7 +49,7 @@ from typing import Callable
 
 import numpy as np
 
-from manifold_cli.runtime import DEFAULT_MODEL_DIR, TileModel, load_card, resolve_model
+from manifold_core.runtime import DEFAULT_MODEL_DIR, TileModel, load_card, resolve_model
 from manifold_core.errors import UserError
 from manifold_core.tiles import Grid, channels_to_rgba, is_empty, rgba_to_channels
 
@@ -353,7 +353,7 @@ def upscalers(models: dict[str, Path], tiles: np.ndarray, rounds: int, notes: li
 
 def pixel_budget(model_dir: Path, tiles: np.ndarray, rounds: int) -> list[dict]:
     """Render speed at --res 32 and 64 for several decoder chunk sizes, against the default one."""
-    from manifold_cli.runtime import DEFAULT_PIXEL_BUDGET
+    from manifold_core.runtime import DEFAULT_PIXEL_BUDGET
 
     model = TileModel.load(model_dir, device="cpu")
     rgba, rows = _to_rgba(tiles), []

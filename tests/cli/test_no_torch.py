@@ -28,7 +28,7 @@ API = r"""
 import sys
 sys.modules["torch"] = None
 import numpy as np
-from manifold_cli.runtime import TileModel
+from manifold_core.runtime import TileModel
 model = TileModel.load(sys.argv[1], "cpu")
 out = np.concatenate(list(model.render(np.full((2, 16, 16, 4), 200, np.uint8), 32, 32)))
 assert out.shape == (2, 32, 32, 4)

@@ -454,7 +454,7 @@ def test_no_telemetry_file_and_no_process_spawned(tmp_path, tiny_model_dir):
 def test_the_documented_maximum_fits_an_ordinary_machine(tiny_local_model_dir):
     """--res 4096 on one tile: bands of rows keep the decoder's share small; what remains is the
     image itself (under 2 GiB), so an 8 GB machine renders it."""
-    from manifold_cli.runtime import TileModel
+    from manifold_core.runtime import TileModel
 
     model = TileModel.load(tiny_local_model_dir, "cpu")
     need = upscale_module.render_memory(model, 1, 4096, 4096)

@@ -108,7 +108,7 @@ def test_output_folder_gets_the_default_name(sheet_path, tiny_model_dir, tmp_pat
 
 
 def test_palette_keep_snaps_a_sheet_to_its_own_colours(sheet_path, tiny_model_dir, tmp_path):
-    from manifold_cli.pixelart import palette_of
+    from manifold_core.pixelart import palette_of
 
     out = tmp_path / "kept.png"
     result = upscale(sheet_path, "--tile-size", 32, "--margin", 1, "--spacing", 2, "--res", 48,

@@ -371,7 +371,7 @@ def test_allow_outside_reads_escaping_paths(level, tiny_model_dir):
 
 
 def test_a_failure_while_rendering_leaves_no_file(level, tiny_model_dir):
-    from manifold_cli.runtime import TileModel
+    from manifold_core.runtime import TileModel
 
     model = TileModel.load(tiny_model_dir, "cpu")
     plan = plan_tiled(level, None, 64, 64)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from conftest import run_cli
 from manifold_core.card import FORMAT_VERSION, ModelCard, read_card
 from manifold_core.errors import ModelError
-from manifold_cli.runtime import TileModel
+from manifold_core.runtime import TileModel
 
 
 def write(folder, data):

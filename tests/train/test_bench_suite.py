@@ -12,9 +12,9 @@ import torch
 from typer.testing import CliRunner
 
 from conftest import tiny_config
-from manifold_cli import runtime
+from manifold_core import runtime
 from manifold_cli.cli import app
-from manifold_cli.runtime import TileModel, resolve_model
+from manifold_core.runtime import TileModel, resolve_model
 from manifold_core.card import read_card
 from manifold_core.errors import ModelError, UserError
 from manifold_core.synthetic import make_tiles

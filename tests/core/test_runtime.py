@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from manifold_cli.runtime import ENCODE_BATCH, TileModel, load_model_info, nearest, parse_resolution
+from manifold_core.runtime import ENCODE_BATCH, TileModel, load_model_info, nearest, parse_resolution
 from manifold_core.synthetic import make_tiles
 from manifold_core.errors import UserError
 from manifold_core.tiles import rgba_to_channels
@@ -62,7 +62,7 @@ def test_cuda_request_without_cuda_is_a_clear_error(tiny_model_dir):
     import onnxruntime as ort
 
     if "CUDAExecutionProvider" in ort.get_available_providers():
-        from manifold_cli.runtime import cuda_driver_present
+        from manifold_core.runtime import cuda_driver_present
         if cuda_driver_present():
             pytest.skip("a CUDA driver is present: --device cuda may work here")
     with pytest.raises(UserError, match="--device cuda"):
@@ -71,7 +71,7 @@ def test_cuda_request_without_cuda_is_a_clear_error(tiny_model_dir):
 
 def test_auto_device_falls_back_to_cpu_quietly(tiny_model_dir, capfd, monkeypatch):
     """Without a CUDA driver (forced here, whatever this machine has) auto means the CPU, silently."""
-    import manifold_cli.runtime as runtime
+    import manifold_core.runtime as runtime
 
     monkeypatch.setattr(runtime, "cuda_driver_present", lambda: False)
     model = TileModel.load(tiny_model_dir, "auto")
@@ -122,7 +122,7 @@ def seam_and_inside(image):
 
 @pytest.mark.parametrize("edges", ["wrap", "auto"])
 def test_a_seamless_tile_stays_seamless(tiny_local_model_dir, edges):
-    from manifold_cli.runtime import seamless
+    from manifold_core.runtime import seamless
 
     model = TileModel.load(tiny_local_model_dir, "cpu")
     tile = seamless_tile()

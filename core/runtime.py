@@ -31,9 +31,9 @@ from typing import Iterator
 
 import numpy as np
 
-from manifold_core.card import ModelCard, read_card
-from manifold_core.errors import ModelError, UsageError, UserError
-from manifold_core.tiles import channels_to_rgba, is_empty, premultiply, resize_tile, rgba_to_channels, unpremultiply
+from .card import ModelCard, read_card
+from .errors import ModelError, UsageError, UserError
+from .tiles import channels_to_rgba, is_empty, premultiply, resize_tile, rgba_to_channels, unpremultiply
 
 from .pixelart import ALPHAS, PALETTES, finish
 
@@ -41,10 +41,10 @@ from .pixelart import ALPHAS, PALETTES, finish
 # is set first (it is read once, when onnxruntime loads); a user's own setting wins.
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
-PACKAGE_DIR = Path(__file__).parent
-DEFAULT_MODEL_DIR = PACKAGE_DIR / "default_model"
+MODELS_DIR = Path(__file__).parent / "models"
+DEFAULT_MODEL_DIR = MODELS_DIR / "default"
 # Models shipped inside the package, selectable by name (`--model seed`); anything else is a folder.
-EMBEDDED_MODELS = {"default": DEFAULT_MODEL_DIR, "seed": PACKAGE_DIR / "seed_model"}
+EMBEDDED_MODELS = {"default": DEFAULT_MODEL_DIR, "seed": MODELS_DIR / "seed"}
 DEFAULT_PIXEL_BUDGET = 4096  # output pixels per decoder run, tuned by `manifold bench` (BENCHMARKS.md)
 ENCODE_BATCH = 32  # tiles per encoder run: its activations for 256 tiles alone took ~400 MB (BENCHMARKS.md)
 PRECISIONS = ("fp32", "int8")

@@ -4,7 +4,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis.extra.numpy import arrays
 
-from manifold_cli.pixelart import MAX_PALETTE, cut_alpha, finish, palette_of, snap_to_palette
+from manifold_core.pixelart import MAX_PALETTE, cut_alpha, finish, palette_of, snap_to_palette
 
 
 def test_palette_of_counts_transparent_pixels_as_one_colour():
