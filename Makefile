@@ -1,6 +1,6 @@
 # Two commands do all set-up on a fresh machine (Python >= 3.10 with venv):
 #   make demo   upscale real tiles with the embedded default model (runtime only: no torch)
-#   make test   install everything (torch CPU, onnx, pytest) and run the tests
+#   make test   install everything (torch CPU, onnx, pytest, ruff), lint, and run the tests
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -25,6 +25,7 @@ demo: $(VENV)/.runtime
 
 test: $(VENV)/.dev
 	bash scripts/install_test_tools.sh
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 dev: $(VENV)/.dev

@@ -50,7 +50,7 @@ class ModelCard:
 
     def to_json(self) -> str:
         # NaN/inf are not JSON: a metric that could not be measured is written as null
-        clean = lambda v: None if isinstance(v, float) and not math.isfinite(v) else v  # noqa: E731
+        clean = lambda v: None if isinstance(v, float) and not math.isfinite(v) else v
         d = self.to_dict()
         d["metrics"] = {k: clean(v) for k, v in d["metrics"].items()}
         return json.dumps(d, indent=2, allow_nan=False) + "\n"

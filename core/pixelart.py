@@ -35,7 +35,7 @@ def snap_to_palette(rgba: np.ndarray, palette: np.ndarray) -> np.ndarray:
     shape = rgba.shape
     flat = rgba.reshape(-1, 4).astype(np.float32)
     pal = palette.astype(np.float32)
-    premul = lambda c: np.concatenate([c[:, :3] * c[:, 3:4] / 255, c[:, 3:4]], axis=1)  # noqa: E731
+    premul = lambda c: np.concatenate([c[:, :3] * c[:, 3:4] / 255, c[:, 3:4]], axis=1)
     p = premul(pal)
     p_sq = (p * p).sum(1)
     out = np.empty_like(flat, dtype=np.uint8)

@@ -33,9 +33,8 @@ import numpy as np
 
 from .card import ModelCard, read_card
 from .errors import ModelError, UsageError, UserError
-from .tiles import channels_to_rgba, is_empty, premultiply, resize_tile, rgba_to_channels, unpremultiply
-
 from .pixelart import ALPHAS, PALETTES, finish
+from .tiles import channels_to_rgba, is_empty, premultiply, resize_tile, rgba_to_channels, unpremultiply
 
 # onnxruntime's telemetry writes a device id and a database under ~/.cache at import unless this
 # is set first (it is read once, when onnxruntime loads); a user's own setting wins.
@@ -239,7 +238,7 @@ class TileModel:
         large (so --res 4096 needs memory for the image, not for the decoder on every pixel at once)."""
         h, w = np.array(height, np.int64), np.array(width, np.int64)
         out = np.empty((len(latents), self.channels, height, width), np.float32)
-        run = lambda latent, top, rows: self.decoder.run(None, {  # noqa: E731
+        run = lambda latent, top, rows: self.decoder.run(None, {
             self.latent_name: latent, "height": h, "width": w,
             **({"top": np.array(top, np.int64), "rows": np.array(rows, np.int64)} if self.bands else {})})[0]
         if self.bands and height * width > self.pixel_budget:

@@ -98,7 +98,7 @@ class Grid:
         cols, rows = self.count(width, self.tile_width), self.count(height, self.tile_height)
         if cols >= 1 and rows >= 1 and cols.is_integer() and rows.is_integer():
             return int(cols), int(rows)
-        fits = lambda n, tile: sorted({self.extent(max(1, k), tile) for k in (int(n), int(n) + 1)})  # noqa: E731
+        fits = lambda n, tile: sorted({self.extent(max(1, k), tile) for k in (int(n), int(n) + 1)})
         widths, heights = fits(cols, self.tile_width), fits(rows, self.tile_height)
         raise UserError(
             f"{name} is {width}x{height} px, which is not a grid of {self.tile_width}x{self.tile_height} tiles "

@@ -39,7 +39,7 @@ class Row:
     note: str | None = None  # why there are no scores: not installed, integer scales only, failed
 
     def as_dict(self) -> dict:
-        rnd = lambda v, n: None if v is None or v != v else round(v, n)  # noqa: E731  (NaN -> None)
+        rnd = lambda v, n: None if v is None or v != v else round(v, n)
         return {"degradation": self.degradation, "method": self.method, "label": self.label,
                 "psnr": rnd(self.psnr, 3), "ssim": rnd(self.ssim, 4), "alpha_psnr": rnd(self.alpha_psnr, 3),
                 "tiles_per_s": rnd(self.tiles_per_s, 1), "seconds": rnd(self.seconds, 3), "note": self.note}

@@ -29,7 +29,7 @@ def table(result: EvalResult, title: str | None = None) -> Table:
               f"{result.scale:g} and upscaled {result.scale:g}x; PSNR in dB", title_justify="left")
     t.add_column("shrunk by")
     t.add_column("method")
-    for key, head, _ in COLUMNS:
+    for _key, head, _ in COLUMNS:
         t.add_column(head, justify="right")
     notes = any(r.note for r in result.rows)
     if notes:

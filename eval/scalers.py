@@ -127,7 +127,7 @@ def import_hqx():
 
     if "PIL.PyAccess" not in sys.modules:
         try:
-            import PIL.PyAccess  # noqa: F401  (Pillow < 11)
+            import PIL.PyAccess
         except ImportError:
             stand_in = types.ModuleType("PIL.PyAccess", "Stand-in for Pillow < 11's PIL.PyAccess (for hqx)")
             stand_in.PyAccess = object

@@ -34,12 +34,22 @@ import numpy as np
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
-from manifold_core.runtime import TileModel
 from manifold_core.errors import OutputError, UsageError, UserError, shown
 from manifold_core.files import Staging
+from manifold_core.runtime import TileModel
 from manifold_core.tiles import Grid, read_rgba, slice_sheet, write_png
-from .upscale import (Sheet, Summary, check_memory, check_sheet_memory, render_memory, render_sheet,
-                      resolution_tag, scale_length, scaled_grid)
+
+from .upscale import (
+    Sheet,
+    Summary,
+    check_memory,
+    check_sheet_memory,
+    render_memory,
+    render_sheet,
+    resolution_tag,
+    scale_length,
+    scaled_grid,
+)
 
 TILED_SUFFIXES = (".tsx", ".tmx")
 LAYER_TAGS = ("layer", "objectgroup", "imagelayer", "group")

@@ -25,10 +25,10 @@ from typing import Callable
 
 import numpy as np
 
-from manifold_core.pixelart import palette_of
-from manifold_core.runtime import TileModel, parse_resolution
 from manifold_core.errors import TooLargeError, UsageError, UserError, shown
 from manifold_core.files import Staging, make_folder, remove_folders
+from manifold_core.pixelart import palette_of
+from manifold_core.runtime import TileModel, parse_resolution
 from manifold_core.tiles import Grid, find_images, read_rgba, slice_sheet, write_png
 
 FILES_PER_CHUNK = 256  # at most this many input files read, rendered and written together

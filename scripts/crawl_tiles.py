@@ -29,7 +29,7 @@ def fetch(dest: str | Path) -> Path | None:
     if not (shutil.which("apt-get") and shutil.which("dpkg")):
         return None
     with tempfile.TemporaryDirectory() as tmp:
-        download = lambda: subprocess.run(["apt-get", "download", "crawl-tiles-data"], cwd=tmp,  # noqa: E731
+        download = lambda: subprocess.run(["apt-get", "download", "crawl-tiles-data"], cwd=tmp,
                                           capture_output=True, text=True)
         if download().returncode != 0 and hasattr(os, "geteuid") and os.geteuid() == 0:
             subprocess.run(["apt-get", "update", "-qq"], capture_output=True)  # a fresh machine has no lists

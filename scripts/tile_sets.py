@@ -63,7 +63,7 @@ MIN_COVER = 0.04  # tiles with fewer opaque pixels (a lone digit, a health bar) 
 
 # ---------------------------------------------------------------- packages
 def _apt_download(package: str, into: str) -> str | None:
-    run = lambda: subprocess.run(["apt-get", "download", package], cwd=into,  # noqa: E731
+    run = lambda: subprocess.run(["apt-get", "download", package], cwd=into,
                                  capture_output=True, text=True)
     if run().returncode != 0 and hasattr(os, "geteuid") and os.geteuid() == 0:
         subprocess.run(["apt-get", "update", "-qq"], capture_output=True)  # a fresh machine has no lists
@@ -264,7 +264,7 @@ def spec_grids(text: str):
     for section in re.split(r"^\[", text, flags=re.M):
         if not section.startswith("grid"):
             continue
-        num = lambda key, default=None: (int(m.group(1)) if (m := re.search(  # noqa: E731
+        num = lambda key, default=None, section=section: (int(m.group(1)) if (m := re.search(
             rf"^\s*{key}\s*=\s*(-?\d+)", section, re.M)) else default)
         body = re.search(r"tiles\s*=\s*\{(.*?)\}", section, re.S)
         cells = [(int(a), int(b)) for a, b in re.findall(r"^\s*(\d+)\s*,\s*(\d+)\s*,", body.group(1), re.M)] if body else []

@@ -32,6 +32,7 @@ embedded seed model) is skipped and said in `notes`. The torch half (model loadi
 anchor, training) lives in manifold_train/bench.py; this module imports torch only inside the
 functions that need it.
 """
+# ruff: noqa: B023  (every timed lambda runs inside the iteration that binds its variables)
 
 from __future__ import annotations
 
@@ -49,8 +50,8 @@ from typing import Callable
 
 import numpy as np
 
-from manifold_core.runtime import DEFAULT_MODEL_DIR, TileModel, load_card, resolve_model
 from manifold_core.errors import UserError
+from manifold_core.runtime import DEFAULT_MODEL_DIR, TileModel, load_card, resolve_model
 from manifold_core.tiles import Grid, channels_to_rgba, is_empty, rgba_to_channels
 
 RESOLUTIONS = (32, 64, 128)

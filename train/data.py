@@ -66,7 +66,7 @@ def load_tileset(inputs: list[str | Path], channels: int, size: int, grid: Grid 
         (val if int(digest[:8], 16) % 100 < val_percent else train).append(tile)
     stats = {"found": len(names), "empty": int(empty.sum()), "duplicates": int((~empty).sum()) - len(seen),
              "too_small": too_small, "train": len(train), "val": len(val)}
-    stack = lambda xs: torch.from_numpy(np.stack(xs)) if xs else torch.zeros((0, channels, size, size), dtype=torch.uint8)  # noqa: E731
+    stack = lambda xs: torch.from_numpy(np.stack(xs)) if xs else torch.zeros((0, channels, size, size), dtype=torch.uint8)
     return TileSet(stack(train), stack(val), stats)
 
 
@@ -77,7 +77,7 @@ def augment(batch: torch.Tensor, generator: torch.Generator, max_shift: int = 1)
     """
     B, C, H, W = batch.shape
     device = batch.device
-    draw = lambda *shape, high=2: torch.randint(0, high, shape, generator=generator, device=generator.device).to(device)  # noqa: E731
+    draw = lambda *shape, high=2: torch.randint(0, high, shape, generator=generator, device=generator.device).to(device)
     flip_x, flip_y = draw(B).bool(), draw(B).bool()
     shift_x, shift_y = draw(B, high=2 * max_shift + 1) - max_shift, draw(B, high=2 * max_shift + 1) - max_shift
     cols = torch.arange(W, device=device).expand(B, W)

@@ -186,10 +186,10 @@ class GlobalCode(Autoencoder):
             if self._table is None or self._table.shape[0] != S * S or self._table.device != x.device:
                 self._table = positional_embedding(grid_positions(S, S, self.coordinates, x.device),
                                                    self.config.pos_frequencies)
-            embed = lambda i: self._table if i is None else self._table[i]  # noqa: E731
+            embed = lambda i: self._table if i is None else self._table[i]
         else:
             xy = grid_positions(S, S, self.coordinates, x.device)
-            embed = lambda i: positional_embedding(xy if i is None else xy[i], self.config.pos_frequencies)  # noqa: E731
+            embed = lambda i: positional_embedding(xy if i is None else xy[i], self.config.pos_frequencies)
         if not pixels or pixels >= S * S:
             return (x, embed(None)), target
         pick = torch.randint(S * S, (B, pixels), generator=generator).to(x.device)

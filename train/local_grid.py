@@ -185,7 +185,7 @@ class LocalGrid(Autoencoder):
         Returns ((padded input, query points, cell size), target colours [B, P, C])."""
         x = premultiply(x)
         B, C, S, _ = x.shape
-        rand = lambda: torch.rand((), generator=generator).item()  # noqa: E731
+        rand = lambda: torch.rand((), generator=generator).item()
         r = rand()
         if r < 0.2:
             m, degradation = S, "none"

@@ -121,5 +121,5 @@ def parameter_counts(config: ModelConfig) -> dict[str, int]:
 
     with torch.device("meta"):
         model = build_model(config)
-    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    count = lambda m: sum(p.numel() for p in m.parameters())
     return {"encoder_params": count(model.encoder), "decoder_params": count(model.decoder)}

@@ -4,11 +4,11 @@ import subprocess
 import sys
 
 import pytest
+from conftest import SEED_TABLE
 from PIL import Image
 from typer.testing import CliRunner
 
 from manifold_cli.cli import app
-from conftest import SEED_TABLE
 
 runner = CliRunner()
 

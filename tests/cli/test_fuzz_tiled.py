@@ -11,10 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
+from test_tiled import build_project
 
 from manifold_cli.tiled import TiledPlan, plan_tiled
 from manifold_core.errors import UserError
-from test_tiled import build_project
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

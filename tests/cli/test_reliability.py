@@ -23,13 +23,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from test_tiled import build_project
 from typer.testing import CliRunner
 
 import manifold_cli.upscale as upscale_module
 from manifold_cli.cli import app
 from manifold_core.files import TEMP_PREFIX, is_temporary
 from manifold_core.synthetic import make_tiles
-from test_tiled import build_project
 
 runner = CliRunner()
 STILL = 60  # seconds a child may take to reach the chosen moment (a guard against hanging, not a measure)

@@ -4,14 +4,13 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import run_cli
 from PIL import Image
+from tiled_helpers import listing, make_sheet, need_tiled, save, tiled_export
 
+from manifold_cli.upscale import scaled_grid
 from manifold_core.synthetic import make_tiles
 from manifold_core.tiles import Grid, is_empty, read_rgba, slice_sheet
-from manifold_cli.upscale import scaled_grid
-from tiled_helpers import listing, make_sheet, need_tiled, save, tiled_export
 
 GRID = Grid(32, 32, margin=1, spacing=2)
 EMPTY = 5  # a fully transparent cell

@@ -13,15 +13,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import run_cli
 from PIL import Image
+from tiled_helpers import listing, make_sheet, need_tiled, save, tiled_export
 
-from manifold_core.synthetic import make_tiles
 from manifold_cli.tiled import plan_tiled, write_tiled
 from manifold_core.errors import UserError
+from manifold_core.synthetic import make_tiles
 from manifold_core.tiles import Grid, is_empty, read_rgba, slice_sheet
-from tiled_helpers import listing, make_sheet, need_tiled, save, tiled_export
 
 TERRAIN = Grid(32, 32, margin=1, spacing=2)
 EMPTY = 5  # a fully transparent cell of terrain.png
@@ -148,8 +147,8 @@ def objects(layers):
 
 
 def offsets(layers):
-    return {l["name"]: (l.get("offsetx", 0), l.get("offsety", 0)) for l in layers} | \
-        {k: v for l in layers if l["type"] == "group" for k, v in offsets(l["layers"]).items()}
+    return {layer["name"]: (layer.get("offsetx", 0), layer.get("offsety", 0)) for layer in layers} | \
+        {k: v for layer in layers if layer["type"] == "group" for k, v in offsets(layer["layers"]).items()}
 
 
 def doubled(obj):

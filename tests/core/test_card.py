@@ -4,10 +4,10 @@ import json
 import shutil
 
 import pytest
+from conftest import run_cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import run_cli
 from manifold_core.card import FORMAT_VERSION, ModelCard, read_card
 from manifold_core.errors import ModelError
 from manifold_core.runtime import TileModel

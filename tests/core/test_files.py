@@ -9,8 +9,16 @@ import sys
 import pytest
 
 from manifold_core.errors import OutputError
-from manifold_core.files import (TEMP_PREFIX, Staging, atomic_write, clean_stale, is_temporary, make_folder,
-                                 replace_folder, temporary_folder)
+from manifold_core.files import (
+    TEMP_PREFIX,
+    Staging,
+    atomic_write,
+    clean_stale,
+    is_temporary,
+    make_folder,
+    replace_folder,
+    temporary_folder,
+)
 
 
 def entries(folder):

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
+from manifold_core.errors import UserError
 from manifold_core.runtime import ENCODE_BATCH, TileModel, load_model_info, nearest, parse_resolution
 from manifold_core.synthetic import make_tiles
-from manifold_core.errors import UserError
 from manifold_core.tiles import rgba_to_channels
 
 
@@ -41,10 +41,10 @@ def test_empty_tiles_stay_empty_and_other_sizes_are_accepted(tiny_model_dir):
 def test_model_without_alpha_carries_the_tile_alpha(tiny_run, tmp_path):
     """A 3-channel model: the output alpha is the input alpha, nearest-scaled."""
     from conftest import tiny_config
+    from PIL import Image
+
     from manifold_export.onnx_export import export_model
     from manifold_train.trainer import TrainConfig, train
-
-    from PIL import Image
     tiles_dir = tmp_path / "tiles"
     tiles_dir.mkdir()
     for i, t in enumerate(make_tiles(16, 16, seed=7)):

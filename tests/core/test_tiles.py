@@ -3,7 +3,15 @@ import pytest
 from PIL import Image
 
 from manifold_core.errors import UserError
-from manifold_core.tiles import Grid, channels_to_rgba, collect_tiles, read_rgba, resize_tile, rgba_to_channels, slice_sheet
+from manifold_core.tiles import (
+    Grid,
+    channels_to_rgba,
+    collect_tiles,
+    read_rgba,
+    resize_tile,
+    rgba_to_channels,
+    slice_sheet,
+)
 
 
 def test_reads_every_pil_mode_as_rgba(tmp_path):

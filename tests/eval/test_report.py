@@ -1,10 +1,9 @@
 from rich.console import Console
+from test_evaluate import Missing, gradients
 
 from manifold_eval.evaluate import evaluate
 from manifold_eval.report import table
 from manifold_eval.scalers import make_methods
-
-from test_evaluate import Missing, gradients
 
 
 def render(result) -> str:

@@ -4,8 +4,19 @@ import numpy as np
 import pytest
 
 from manifold_core.synthetic import make_tiles
-from manifold_eval.scalers import (METHOD_NAMES, XBRZ_PAD, Hqx, Manifold, RealEsrgan, Xbrz, clean, import_hqx,
-                                   make_methods, mosaic, unmosaic)
+from manifold_eval.scalers import (
+    METHOD_NAMES,
+    XBRZ_PAD,
+    Hqx,
+    Manifold,
+    RealEsrgan,
+    Xbrz,
+    clean,
+    import_hqx,
+    make_methods,
+    mosaic,
+    unmosaic,
+)
 
 TILES = make_tiles(3, 8, seed=3, transparent_share=0.5)  # [3, 8, 8, 4], some with transparency
 

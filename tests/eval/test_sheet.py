@@ -1,11 +1,10 @@
 import numpy as np
 from PIL import Image
+from test_evaluate import Missing, pixel_doubled
 
 from manifold_eval.evaluate import evaluate
 from manifold_eval.scalers import make_methods
 from manifold_eval.sheet import contact_sheet, on_checker
-
-from test_evaluate import Missing, pixel_doubled
 
 
 def test_contact_sheet_has_a_row_per_sample_and_a_column_per_method(tmp_path):

@@ -5,8 +5,8 @@ import onnx
 import onnxruntime as ort
 import pytest
 import torch
-
 from conftest import tiny_config
+
 from manifold_core.errors import OutputError
 from manifold_export.onnx_export import RenderGraph, export_model, fold_batch_norm
 from manifold_train.global_code import GlobalCode
@@ -15,7 +15,7 @@ from manifold_train.trainer import read_run
 
 def sizes(height, width, top=0, rows=None, **latent):
     """decoder.onnx's inputs for rows top .. top + rows - 1 (default: all) of a height x width image."""
-    as_int = lambda v: np.array(v, np.int64)  # noqa: E731
+    as_int = lambda v: np.array(v, np.int64)
     return {**latent, "height": as_int(height), "width": as_int(width), "top": as_int(top),
             "rows": as_int(height if rows is None else rows)}
 

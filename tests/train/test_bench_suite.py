@@ -9,19 +9,26 @@ import shutil
 import numpy as np
 import pytest
 import torch
+from conftest import tiny_config
 from typer.testing import CliRunner
 
-from conftest import tiny_config
-from manifold_core import runtime
 from manifold_cli.cli import app
-from manifold_core.runtime import TileModel, resolve_model
+from manifold_core import runtime
 from manifold_core.card import read_card
 from manifold_core.errors import ModelError, UserError
+from manifold_core.runtime import TileModel, resolve_model
 from manifold_core.synthetic import make_tiles
 from manifold_core.tiles import rgba_to_channels
 from manifold_train import bench_suite as bench
-from manifold_train.bench import (WEIGHTS, AnchorUnavailable, anchor_decode, anchor_encode, anchor_unavailable,
-                                  load_anchor, torch_model)
+from manifold_train.bench import (
+    WEIGHTS,
+    AnchorUnavailable,
+    anchor_decode,
+    anchor_encode,
+    anchor_unavailable,
+    load_anchor,
+    torch_model,
+)
 from manifold_train.config import ModelConfig, preset
 from manifold_train.registry import build_model
 

@@ -46,7 +46,7 @@ def test_split_depends_on_content_only(tmp_path):
         Image.fromarray(t).save(a / f"{i:02d}.png")
         Image.fromarray(t).save(b / f"{39 - i:02d}.png")  # same tiles, other names and order
     sa, sb = load_tileset([a], 4, 16, val_percent=25), load_tileset([b], 4, 16, val_percent=25)
-    key = lambda t: sorted(x.numpy().tobytes() for x in t)  # noqa: E731
+    key = lambda t: sorted(x.numpy().tobytes() for x in t)
     assert key(sa.val) == key(sb.val) and 0 < len(sa.val) < 40
 
 
@@ -71,7 +71,7 @@ def test_augment_flips_and_shifts_each_tile_on_its_own():
 def test_augment_without_shift_only_flips():
     batch = torch.arange(32 * 16, dtype=torch.float32).reshape(32, 1, 4, 4)
     out = augment(batch, torch.Generator().manual_seed(1), max_shift=0)
-    variants = lambda t: [t, t.flip(-1), t.flip(-2), t.flip(-1).flip(-2)]  # noqa: E731
+    variants = lambda t: [t, t.flip(-1), t.flip(-2), t.flip(-1).flip(-2)]
     kinds = [next(k for k, v in enumerate(variants(b)) if torch.equal(o, v)) for o, b in zip(out, batch)]
     assert len(set(kinds)) == 4  # all four flip combinations drawn
 
@@ -79,7 +79,7 @@ def test_augment_without_shift_only_flips():
 def test_without_resampling_tiles_keep_their_pixels(tmp_path):
     """The local kind's dataset: a 32 px tile is four 16 px squares, an 8 px tile is left out."""
     rng = np.random.default_rng(0)
-    noise = lambda n: np.concatenate([rng.integers(0, 256, (n, n, 3)), np.full((n, n, 1), 255)], -1).astype(np.uint8)  # noqa: E731
+    noise = lambda n: np.concatenate([rng.integers(0, 256, (n, n, 3)), np.full((n, n, 1), 255)], -1).astype(np.uint8)
     big = noise(32)
     Image.fromarray(big).save(tmp_path / "big.png")
     Image.fromarray(noise(8)).save(tmp_path / "small.png")

@@ -15,8 +15,8 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-
 from conftest import tiny_config, tiny_local_config
+
 from manifold_core.synthetic import make_tiles
 from manifold_core.tiles import rgba_to_channels
 from manifold_train.bench import make_stepper

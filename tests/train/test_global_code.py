@@ -1,11 +1,10 @@
 import pytest
 import torch
-
 from conftest import SEED_TABLE, tiny_config
+
 from manifold_train.config import PRESETS, ModelConfig, preset
 from manifold_train.global_code import GlobalCode, ManifoldDecoder, code_distribution_loss, positional_embedding
 from manifold_train.model import grid_positions, parameter_counts
-
 
 
 @pytest.mark.parametrize("name", SEED_TABLE)

@@ -2,8 +2,8 @@
 
 import pytest
 import torch
-
 from conftest import tiny_local_config
+
 from manifold_train.local_grid import LocalGrid, premultiply, shrink, unpremultiply
 
 

@@ -2,8 +2,8 @@
 
 import pytest
 import torch
-
 from conftest import tiny_config, tiny_local_config
+
 from manifold_train.config import DECODER_KINDS, PRESETS
 from manifold_train.model import grid_positions, parameter_counts, pixel_axis, pixel_coordinates
 from manifold_train.registry import KINDS, build_model

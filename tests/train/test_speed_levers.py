@@ -3,8 +3,8 @@ the rest still learn."""
 
 import pytest
 import torch
-
 from conftest import tiny_config, tiny_local_config
+
 from manifold_core.synthetic import make_tiles
 from manifold_core.tiles import rgba_to_channels
 from manifold_train.bench import make_stepper

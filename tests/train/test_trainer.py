@@ -10,8 +10,8 @@ import time
 
 import pytest
 import torch
-
 from conftest import tiny_config, tiny_local_config
+
 from manifold_core.errors import OutputError, UsageError, UserError
 from manifold_train.config import TrainConfig
 from manifold_train.trainer import CHECKPOINT, read_checkpoint, read_run, resolve_precision, train

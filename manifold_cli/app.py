@@ -1,0 +1,84 @@
+"""The `manifold` Typer app and what every command shares: one-line errors, warnings, progress.
+
+Data flow: ... -> runtime -> **CLI** -> plugins (which run this CLI). The commands live one per
+module in manifold_cli/commands/ and register themselves on `app`; cli.py imports them all.
+
+Start-up matters (a map-editor plugin pays it per click), so heavy modules are imported
+inside the commands that need them: torch only for train/export/bench/info --preset,
+onnxruntime only for commands that render.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import typer
+from rich.console import Console
+
+from manifold_core.errors import UserError
+from manifold_core.pixelart import ALPHAS, PALETTES
+from manifold_core.runtime import DEVICES, EDGES, PRECISIONS
+from manifold_train.config import COORDINATES, TRAIN_PRECISIONS
+
+app = typer.Typer(
+    help="Learn a compact code for pixel-art tiles and render them again at any resolution.",
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+)
+console = Console(stderr=True, soft_wrap=True)  # an error stays one line, whatever the width
+
+
+def choices(name: str, values: tuple[str, ...]) -> type[Enum]:
+    """A Typer choice type built from the constant the code itself checks against (one source)."""
+    return Enum(name, {v: v for v in values}, type=str)
+
+
+Device = choices("Device", DEVICES)
+Coordinates = choices("Coordinates", COORDINATES)
+Precision = choices("Precision", TRAIN_PRECISIONS)
+InferencePrecision = choices("InferencePrecision", PRECISIONS)
+Edges = choices("Edges", EDGES)
+Palette = choices("Palette", PALETTES)
+Alpha = choices("Alpha", ALPHAS)
+
+
+def one_line(message: str) -> str:
+    """A message as one line: control characters (a newline in a file name) written as escapes."""
+    return message if message.isprintable() else "".join(c if c.isprintable() else ascii(c)[1:-1] for c in message)
+
+
+def warn(message: str) -> None:
+    from rich.markup import escape
+
+    console.print(f"[bold yellow]skipped:[/] {escape(one_line(message))}", highlight=False)
+
+
+def fail(message: str | UserError, code: int | None = None):
+    """Print `error: message` (one line) and exit; a UserError's kind chooses the exit status
+    (manifold_core.errors: 1 input, 2 command line, 4 output location, 5 memory, 6 model)."""
+    if code is None:
+        code = getattr(message, "exit_status", 1)
+    print_error(str(message))
+    raise typer.Exit(code)
+
+
+def print_error(message: str) -> None:
+    """`error: message` on stderr, as one line."""
+    from rich.markup import escape  # a message may hold [brackets]: a path, `pip install 'x[train]'`
+
+    console.print(f"[bold red]error:[/] {escape(one_line(message))}", highlight=False)
+
+
+def need_torch(what: str):
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        fail(f"{what} needs PyTorch: pip install 'manifold-tiles[train]' (or `make dev`)")
+
+
+
+def progress_bar(disabled: bool):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("tiles"),
+                    TimeElapsedColumn(), console=console, disable=disabled)
+
