@@ -23,17 +23,19 @@ from pathlib import Path
 
 from .errors import ModelError
 
-FORMAT_VERSION = 2  # 1: before model kinds (read as decoder "global", pad 0)
-KINDS = ("global", "local")
+FORMAT_VERSION = 3  # 1: before model kinds (read as kind "global", pad 0); 2: the kind was called `decoder`
+READABLE_VERSIONS = (1, 2, 3)
 
 
 @dataclass(frozen=True)
 class ModelCard:
-    decoder: str  # the model kind: "global" (one code per tile) or "local" (a feature grid)
+    # The runtime feeds every model from these fields alone; it never asks which kind made it.
+    kind: str  # the model kind that made it (manifold_train.kinds), for people and the bench
     channels: int  # 1 grey, 3 RGB, 4 RGBA
-    input_size: int | None  # global: tiles are resampled to this size first; local: None, any size
-    pad: int  # local: pixels of clamp/wrap padding the encoder expects around a tile; global: 0
-    code_size: int  # numbers per tile (global) or per grid cell (local)
+    input_size: int | None  # tiles are resampled to input_size x input_size first; None: any size as it is
+    pad: int  # pixels of clamp/wrap padding the encoder expects around a tile (0: none)
+    code_size: int  # numbers per tile (a code) or per grid cell (a feature grid)
+    decoder_width: int = 0  # floats the decoder holds per output pixel at once (the memory estimate)
     coordinates: str = "center"  # the pixel-centre convention (docs/ARCHITECTURE.md)
     premultiplied: bool = False  # RGBA in and out with colour times alpha (the local kind)
     preset: str = ""
@@ -60,7 +62,8 @@ class ModelCard:
 
 
 # field -> the JSON types it may hold
-_TYPES = {"decoder": (str,), "channels": (int,), "input_size": (int, type(None)), "pad": (int,), "premultiplied": (bool,),
+_TYPES = {"kind": (str,), "decoder_width": (int,), "channels": (int,), "input_size": (int, type(None)), "pad": (int,),
+          "premultiplied": (bool,),
           "code_size": (int,), "coordinates": (str,), "preset": (str,), "architecture": (dict,),
           "parameters": (dict,), "trained_on": (dict,), "metrics": (dict,), "int8": (dict,), "exported": (str,),
           "format_version": (int,)}
@@ -80,12 +83,14 @@ def read_card(model_dir: str | Path) -> ModelCard:
     if not isinstance(data, dict):
         raise ModelError(f"{path}: not a JSON object; {redo}")
     version = data.get("format_version")
-    if version not in (1, FORMAT_VERSION):
-        raise ModelError(f"{path}: model format {version!r} is not one this manifold reads (1 or {FORMAT_VERSION}); {redo}")
+    if version not in READABLE_VERSIONS or isinstance(version, bool):
+        raise ModelError(f"{path}: model format {version!r} is not one this manifold reads "
+                         f"({', '.join(map(str, READABLE_VERSIONS))}); {redo}")
     if version == 1:  # before model kinds: the seed's global-code model
-        data = {**data, "decoder": "global", "pad": 0}
-    data.setdefault("decoder", "global")
-    missing = [k for k in _REQUIRED + ("pad",) if k not in data]
+        data = {**data, "kind": "global", "pad": 0}
+    if version <= 2:
+        data = _from_format_2(data)
+    missing = [k for k in ("kind",) + _REQUIRED + ("pad",) if k not in data]
     if missing:
         raise ModelError(f"{path}: missing {', '.join(missing)}; {redo}")
     known = {f.name for f in dataclasses.fields(ModelCard)}
@@ -94,13 +99,21 @@ def read_card(model_dir: str | Path) -> ModelCard:
         types = _TYPES[name]
         if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):  # bool is an int to Python
             raise ModelError(f"{path}: {name} is {value!r}, which is not a {' or '.join(t.__name__ for t in types)}; {redo}")
-    if data["decoder"] not in KINDS:
-        raise ModelError(f"{path}: decoder {data['decoder']!r} is not a kind this manifold knows ({', '.join(KINDS)}); "
-                        f"update manifold or {redo}")
     if data["channels"] not in (1, 3, 4) or data["code_size"] < 1 or data["pad"] < 0 \
-            or (data["input_size"] is not None and data["input_size"] < 1):
-        raise ModelError(f"{path}: channels, code_size, input_size or pad out of range; {redo}")
-    if (data["decoder"] == "global") != (data["input_size"] is not None):
-        raise ModelError(f"{path}: a {data['decoder']} model {'needs' if data['decoder'] == 'global' else 'has no'} "
-                        f"input_size; {redo}")
+            or (data["input_size"] is not None and data["input_size"] < 1) or data.get("decoder_width", 0) < 0:
+        raise ModelError(f"{path}: channels, code_size, input_size, pad or decoder_width out of range; {redo}")
+    if data["input_size"] is not None and data["pad"]:
+        raise ModelError(f"{path}: a model whose tiles are resampled to input_size takes no pad; {redo}")
     return ModelCard(**data)
+
+
+def _from_format_2(data: dict) -> dict:
+    """Formats 1 and 2 named the kind `decoder` and did not say the decoder's width: the two kinds
+    of then, "global" (its MLP's hidden width) and "local" (four cells of local_latent features)."""
+    data = dict(data)
+    kind = data.pop("decoder", data.get("kind", "global"))
+    data["kind"] = kind
+    arch = data.get("architecture") if isinstance(data.get("architecture"), dict) else {}
+    width = arch.get("local_latent", 64) if kind == "local" else arch.get("decoder_n_hid", 256)
+    data.setdefault("decoder_width", 4 * width if kind == "local" else width)
+    return data

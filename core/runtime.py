@@ -198,7 +198,7 @@ class TileModel:
               and (out_channels == self.card.channels or isinstance(out_channels, str))
               and len(latent_out) == len(latent_in) and latent_out[1] == latent_in[1])
         if not ok:
-            raise ModelError(f"{model_dir}: encoder.onnx/decoder.onnx do not match model.json ({self.card.decoder} "
+            raise ModelError(f"{model_dir}: encoder.onnx/decoder.onnx do not match model.json ({self.card.kind} "
                             f"model, {self.card.channels} channels); export the model again")
         self.latent_name = dec_in[0].name
         self.bands = len(dec_in) == 5  # renders bands of rows (format 2); format 1 renders whole images

@@ -112,7 +112,7 @@ def export_model(run_dir: str | Path, model_dir: str | Path, coordinates: str | 
         train_cfg = info.get("train", {})
         progress = info["progress"]
         card = ModelCard(
-            decoder=model.kind, channels=c.channels, coordinates=model.coordinates, preset=info.get("preset", ""),
+            kind=model.kind, channels=c.channels, coordinates=model.coordinates, preset=info.get("preset", ""),
             architecture=c.to_dict(), parameters=parameter_counts(c), **model.card(),
             trained_on={"data": [Path(d).name for d in train_cfg.get("data", [])], "tiles": info.get("data", {}),
                         "tile_size": train_cfg.get("tile_size"), "inputs": progress["inputs"],

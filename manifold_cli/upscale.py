@@ -120,12 +120,8 @@ def gib(n: float) -> str:
 
 
 def _decoder_width(model: TileModel) -> int:
-    """Floats per output pixel the decoder holds at once, as a hidden width: the global kind's
-    hidden width, or the local kind's four cells of local_latent features."""
-    arch = model.card.architecture
-    if model.card.decoder == "local":
-        return 4 * int(arch.get("local_latent") or 64)
-    return int(arch.get("decoder_n_hid") or 256)
+    """Floats per output pixel the decoder holds at once (model.json's decoder_width; 256 if unsaid)."""
+    return model.card.decoder_width or 256
 
 
 def render_memory(model: TileModel, tiles: int, height: int, width: int) -> int:

@@ -123,8 +123,8 @@ def anchor_unavailable(model_dir: str | Path) -> str | None:
     """None when the anchor can be built for this model directory, else why not (one line)."""
     model_dir = Path(model_dir)
     card = read_card(model_dir)
-    if card.decoder != "global":
-        return f"a {card.decoder}-kind model: the seed-style anchor covers the global kind only"
+    if card.kind != "global":
+        return f"a {card.kind}-kind model: the seed-style anchor covers the global kind only"
     if not (model_dir / WEIGHTS).is_file():
         return f"no {WEIGHTS} in {model_dir} (exported before it was written): export the model again"
     if set(ModelConfig.from_dict(card.architecture).decoder_residual) != {"add"}:

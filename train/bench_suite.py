@@ -175,7 +175,7 @@ def global_reference(model_dir: Path) -> Path | None:
     for name in ("seed", "default"):
         folder = resolve_model(name)
         if (folder / "model.json").is_file() and folder.resolve() != Path(model_dir).resolve() \
-                and load_card(folder).decoder == "global":
+                and load_card(folder).kind == "global":
             return folder
     return None
 
@@ -209,14 +209,14 @@ def inference(model_dir: Path, tiles: np.ndarray, rounds: int, matmul_fp32: floa
     int8 = load_int8(model_dir, notes)
     rgba, size = _to_rgba(tiles), tiles.shape[-1]
     anchor = None
-    if fp32.card.decoder == "global":
+    if fp32.card.kind == "global":
         reason = anchor_unavailable(model_dir)
         if reason:
             notes.append(f"anchor skipped: {reason}")
         else:
             anchor = load_anchor(model_dir)
     ref = esr = None
-    if fp32.card.decoder != "global":
+    if fp32.card.kind != "global":
         notes.append("anchor: none for a local-kind model; compared with the global model's runtime and Real-ESRGAN")
         if reference is not None:
             ref = TileModel.load(reference, device="cpu")
@@ -333,7 +333,7 @@ def upscalers(models: dict[str, Path], tiles: np.ndarray, rounds: int, notes: li
         model = TileModel.load(folder, device="cpu")
         candidates[label] = lambda model=model: list(model.render(batch, out, out, edges=UPSCALE_EDGES))
         meta[label] = {"what": "manifold upscale (TileModel.render, fp32, CPU)", "model": str(folder),
-                       "kind": model.card.decoder, "preset": model.card.preset}
+                       "kind": model.card.kind, "preset": model.card.preset}
     esr, reason = load_realesrgan()
     if esr is None:
         notes.append(f"Real-ESRGAN skipped: {reason}")
@@ -549,7 +549,7 @@ def run(quick: bool = False, model_dir: Path | None = None, data: Path = Path("d
     rounds = 3 if quick else 5
     notes: list[str] = []
     result: dict = {"quick": quick, "machine": machine(),
-                    "model": {"dir": str(model_dir), "kind": card.decoder, "preset": card.preset,
+                    "model": {"dir": str(model_dir), "kind": card.kind, "preset": card.preset,
                               "channels": card.channels, "input_size": card.input_size}}
     size = card.input_size or TILE
     val, train, source = held_out_tiles(data, card.channels, size)
@@ -562,8 +562,8 @@ def run(quick: bool = False, model_dir: Path | None = None, data: Path = Path("d
         result["matmul"] = matmul()
     if "inference" in sections:
         log("inference: runtime fp32 and int8 at --res 32, 64, 128 against "
-            + ("the eager anchor" if card.decoder == "global" else "the global model and Real-ESRGAN"))
-        if reference is None and card.decoder != "global":
+            + ("the eager anchor" if card.kind == "global" else "the global model and Real-ESRGAN"))
+        if reference is None and card.kind != "global":
             reference = global_reference(model_dir)
         result["inference"], worst = inference(model_dir, val, rounds, result["matmul"]["fp32_gflops"], notes,
                                                reference)

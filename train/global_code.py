@@ -216,7 +216,8 @@ class GlobalCode(Autoencoder):
         return torch.rand(batch, self.config.channels, s, s, device=self.encoder.input.weight.device)
 
     def card(self) -> dict:
-        return {"input_size": self.config.size, "pad": 0, "code_size": self.config.code_size}
+        return {"input_size": self.config.size, "pad": 0, "code_size": self.config.code_size,
+                "decoder_width": self.config.decoder_n_hid}  # its MLP's hidden layer per output pixel
 
 
 def code_distribution_loss(code: torch.Tensor) -> torch.Tensor:

@@ -237,7 +237,8 @@ class LocalGrid(Autoencoder):
 
     def card(self) -> dict:
         return {"input_size": None, "pad": self.pad, "code_size": self.config.local_latent + self.config.channels,
-                "premultiplied": self.config.channels == 4}
+                "premultiplied": self.config.channels == 4,
+                "decoder_width": 4 * self.config.local_latent}  # four cells' features per output pixel
 
 
 def premultiply(x: torch.Tensor) -> torch.Tensor:

@@ -34,6 +34,6 @@ def export(
         fail(exc)
     size = f"{card.input_size}px in" if card.input_size else "any tile size in"
     val = card.metrics.get("val_mse")
-    console.print(f"exported {card.preset or 'model'} ({card.decoder} kind, {card.channels} channels, {size}) "
+    console.print(f"exported {card.preset or 'model'} ({card.kind} kind, {card.channels} channels, {size}) "
                   f"to {out}/  validation MSE {val if val is None else f'{val:.5f}'}", markup=False)
 

@@ -19,7 +19,7 @@ def write(folder, data):
     return folder
 
 
-GOOD = {"format_version": FORMAT_VERSION, "decoder": "local", "channels": 4, "input_size": None, "pad": 7,
+GOOD = {"format_version": FORMAT_VERSION, "kind": "local", "channels": 4, "input_size": None, "pad": 7,
         "code_size": 52}
 
 
@@ -33,7 +33,14 @@ def test_a_card_round_trips_and_nan_is_written_as_null(tmp_path):
 def test_a_format_1_card_is_the_global_kind(tmp_path):
     old = {"format_version": 1, "channels": 4, "input_size": 32, "code_size": 128, "architecture": {"vocab_size": 128}}
     card = read_card(write(tmp_path, old))
-    assert card.decoder == "global" and card.pad == 0 and card.input_size == 32
+    assert card.kind == "global" and card.pad == 0 and card.input_size == 32 and card.decoder_width == 256
+
+
+def test_a_format_2_card_names_its_kind_decoder_and_gets_its_decoder_width(tmp_path):
+    old = {"format_version": 2, "decoder": "local", "channels": 4, "input_size": None, "pad": 9, "code_size": 52,
+           "architecture": {"local_latent": 48}}
+    card = read_card(write(tmp_path, old))
+    assert card.kind == "local" and card.decoder_width == 4 * 48 and card.format_version == 2
 
 
 @pytest.mark.parametrize("data,message", [
@@ -43,9 +50,12 @@ def test_a_format_1_card_is_the_global_kind(tmp_path):
     ({k: v for k, v in GOOD.items() if k != "channels"}, "missing channels"),
     ({**GOOD, "channels": "4"}, "channels is '4'"),
     ({**GOOD, "pad": True}, "pad is True"),
-    ({**GOOD, "decoder": "diffusion"}, "decoder 'diffusion'"),
+    ({**GOOD, "kind": 7}, "kind is 7"),
+    ({k: v for k, v in GOOD.items() if k != "kind"}, "missing kind"),
     ({**GOOD, "channels": 2}, "out of range"),
-    ({**GOOD, "input_size": 32}, "has no input_size"),
+    ({**GOOD, "decoder_width": -1}, "out of range"),
+    ({**GOOD, "input_size": 32}, "takes no pad"),
+    ({**GOOD, "format_version": 2, "decoder": ["local"]}, "kind is"),
 ])
 def test_a_broken_card_is_one_clear_error(tmp_path, data, message):
     with pytest.raises(ModelError, match=message):
@@ -67,7 +77,7 @@ def test_any_json_is_a_card_or_a_model_error(tmp_path_factory, value):
         card = read_card(write(folder, text))
     except ModelError:
         return
-    assert card.channels in (1, 3, 4) and card.decoder in ("global", "local")
+    assert card.channels in (1, 3, 4) and isinstance(card.kind, str)
 
 
 # ---------------------------------------------------------------- broken model folders, end to end

@@ -29,7 +29,7 @@ def test_model_directory_contract(tiny_model_dir):
     for name in ("encoder.onnx", "decoder.onnx"):
         onnx.checker.check_model(onnx.load(tiny_model_dir / name), full_check=True)
     card = json.loads((tiny_model_dir / "model.json").read_text())
-    assert card["format_version"] == 2 and card["decoder"] == "global" and card["pad"] == 0
+    assert card["format_version"] == 3 and card["kind"] == "global" and card["pad"] == 0
     assert card["channels"] == 4 and card["input_size"] == 16
     assert card["code_size"] == 16 and card["coordinates"] == "center"
     assert card["trained_on"]["inputs"] == 4096 and card["metrics"]["val_mse"] > 0
@@ -87,7 +87,7 @@ def test_corner_convention_export(tiny_run, tmp_path):
 # ---------------------------------------------------------------- the local kind
 def test_local_model_directory_contract(tiny_local_model_dir):
     card = json.loads((tiny_local_model_dir / "model.json").read_text())
-    assert card["decoder"] == "local" and card["input_size"] is None and card["pad"] == 5
+    assert card["kind"] == "local" and card["input_size"] is None and card["pad"] == 5
     assert card["code_size"] == 16 + 4  # features and the colour per cell
     enc, dec = sessions(tiny_local_model_dir)
     assert enc.get_inputs()[0].shape == ["batch", 4, "in_height", "in_width"]
@@ -137,7 +137,7 @@ def test_export_replaces_an_earlier_model_directory(tiny_run, tmp_path):
     export_model(tiny_run, tmp_path / "m")
     (tmp_path / "m" / "model.json").write_text("{}")
     export_model(tiny_run, tmp_path / "m")
-    assert json.loads((tmp_path / "m" / "model.json").read_text())["decoder"] == "global"
+    assert json.loads((tmp_path / "m" / "model.json").read_text())["kind"] == "global"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
 
 

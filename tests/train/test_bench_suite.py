@@ -39,7 +39,7 @@ def embedded_global_model():
     """The embedded seed (global-kind) model: manifold_cli/seed_model, or default_model until it moves."""
     for name in ("seed", "default"):
         folder = resolve_model(name)
-        if (folder / "model.json").is_file() and read_card(folder).decoder == "global":
+        if (folder / "model.json").is_file() and read_card(folder).kind == "global":
             return folder
     pytest.fail("no embedded global-kind model (seed_model or default_model)")
 
