@@ -3,7 +3,7 @@ decoder.int8.onnx for `--precision int8` (quantize.py), and weights.safetensors:
 function as PyTorch weights, batch-norm folded, under the model's layer names).
 
 Data flow: ... -> trainer -> checkpoint -> **export** -> model directory -> runtime. Export is
-"fold batch-norm, then trace": the encoder as it is, and the decoder as the model kind's own
+"the kind's export copy (for_export), then trace": the encoder as it is, and the decoder as the kind's own
 `render(latent, height, width)` (model.py), with height and width as graph inputs, so the
 output size is dynamic and the pixel grid is built inside the graph with the run's coordinate
 convention. The graph contract is in manifold_core/card.py.
@@ -11,7 +11,6 @@ convention. The graph contract is in manifold_core/card.py.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import warnings
 from pathlib import Path
@@ -23,34 +22,14 @@ from safetensors.torch import save_file
 from manifold_core.card import ModelCard
 from manifold_core.errors import OutputError
 from manifold_core.files import replace_folder, temporary_folder
-from manifold_train.global_code import DecoderBlock
-from manifold_train.model import Autoencoder, parameter_counts
+from manifold_train.kinds import parameter_counts
+from manifold_train.model import Autoencoder
 from manifold_train.trainer import read_run
 
 from .quantize import INT8_DECODER, RECIPE, quantize_decoder
 
 OPSET = 17
 WEIGHTS = "weights.safetensors"
-
-
-def fold_batch_norm(model: Autoencoder) -> Autoencoder:
-    """A copy of an eval-mode model whose decoder blocks have no BatchNorm: each is folded into linear_1.
-
-    norm(h) = h * s + t with s = gamma / sqrt(var + eps), t = beta - mean * s, so
-    W norm(h) + b = (W * s) h + (W t + b). The residual still adds the un-normalised h.
-    """
-    model = copy.deepcopy(model).eval()
-    for block in model.modules():
-        if not isinstance(block, DecoderBlock) or not isinstance(block.norm, nn.BatchNorm1d):
-            continue
-        bn, first = block.norm, block.layers.linear_1
-        scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-        shift = bn.bias - bn.running_mean * scale
-        with torch.no_grad():
-            first.bias.copy_(first.weight @ shift + first.bias)
-            first.weight.mul_(scale[None, :])
-        block.norm = nn.Identity()
-    return model
 
 
 class RenderGraph(nn.Module):
@@ -99,7 +78,7 @@ def export_model(run_dir: str | Path, model_dir: str | Path, coordinates: str | 
     model_dir = Path(model_dir)
     check_model_target(run_dir, model_dir)
     info, model = read_run(run_dir, coordinates)
-    model = fold_batch_norm(model)
+    model = model.for_export()  # eval mode; the global kind folds its batch-norm here
     c = model.config
     with temporary_folder(model_dir) as tmp:
         trace(model, tmp)

@@ -34,21 +34,17 @@ def tile_folder(tmp_path_factory) -> Path:
 
 
 def tiny_config(**changes):
-    from manifold_train.config import ModelConfig
+    """The global kind's tiny config (GlobalCode.tiny) with some fields changed."""
+    from manifold_train.kinds import get
 
-    base = dict(channels=4, size=16, code_size=16, latent_channels=8, n_hid=8, group_count=3,
-                decoder_n_hid=16, decoder_n_blk=2, decoder_n_layer=1)
-    base.update(changes)
-    return ModelConfig(**base)
+    return get("global").tiny().replace(**changes)
 
 
 def tiny_local_config(**changes):
-    from manifold_train.config import ModelConfig
+    """The local kind's tiny config (LocalGrid.tiny) with some fields changed."""
+    from manifold_train.kinds import get
 
-    base = dict(decoder="local", channels=4, size=16, local_width=8, local_blocks=1, local_latent=16,
-                local_layers=1, local_pad=5)
-    base.update(changes)
-    return ModelConfig(**base)
+    return get("local").tiny().replace(**changes)
 
 
 @pytest.fixture(scope="session")

@@ -30,10 +30,10 @@ import torch.nn as nn
 
 from manifold_core.card import read_card
 
-from .config import ModelConfig, TrainConfig, preset
-from .global_code import Encoder, positional_embedding
+from .config import ModelConfig, TrainConfig
+from .kinds import build_model, preset
+from .kinds.global_code import Encoder, positional_embedding
 from .model import ACTIVATION_MODULES, Autoencoder, grid_positions
-from .registry import build_model
 from .trainer import make_step
 
 WEIGHTS = "weights.safetensors"  # written by manifold_export.onnx_export (its WEIGHTS; a test checks they agree)

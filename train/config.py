@@ -1,179 +1,139 @@
-"""Every hyper-parameter of the autoencoder in one dataclass, and the named presets.
+"""The training settings in dataclasses: what every model kind's config shares, the upscaling
+task, and the run.
 
-Data flow: tiles -> dataset -> **model config** -> model (model.py and one module per kind)
--> trainer -> export -> runtime. `decoder` names the model kind (see DECODER_KINDS):
+Data flow: tiles -> dataset -> **config** -> model (manifold_train.kinds: one module per kind,
+each with its own config subclass and presets) -> trainer -> export -> runtime.
 
-    global  the seed's autoencoder: one code per tile, decoder (code, x, y) -> colour
-    local   a feature grid at the input's resolution, decoder (nearest cells, offset, cell size) -> colour
-
-The seed presets reproduce the rows of the seed log's parameter table exactly (the table is
-in docs/ARCHITECTURE.md; `tests/train/test_model.py` checks the counts). Pure Python: no
-torch, so the CLI can list presets and read configs without the `[train]` extra.
+Pure Python, no torch: the CLI builds `manifold train`'s options from TrainConfig's fields
+(their defaults and help texts below) without the `[train]` extra.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 ACTIVATIONS = ("gelu", "relu", "silu")
-DECODER_KINDS = ("global", "local")  # the model registry's names (manifold_train.registry)
 COORDINATES = ("center", "corner")  # pixel centres, or the seed's corner-aligned grid (model.py says why)
 TRAIN_PRECISIONS = ("auto", "fp32", "bf16")
+DEGRADATIONS = ("box", "nearest", "bicubic")  # how the upscaling task shrinks a tile (manifold_train.task)
+PHASES = ("center", "random")  # where nearest shrinking samples each footprint
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    decoder: str = "global"  # the model kind: "global" (one code per tile) or "local" (a feature grid)
-    # data
+    """What every model kind's config has. Each kind declares its own subclass beside its network
+    (manifold_train.kinds), with its own fields and checks; `from_dict` finds it by `kind`."""
+
+    kind: str = ""  # the registered kind (manifold_train.kinds): set by each kind's subclass
     channels: int = 1  # 1 grey, 3 RGB, 4 RGBA
-    size: int = 32  # global: tiles are size x size at the encoder's input; local: the training tile size
-    code_size: int = 128
-    # global encoder (DALL-E VQ-VAE encoder, small)
-    latent_channels: int = 128  # channels of the encoder's last 1x1 conv, before the linear layer
-    n_hid: int = 64
-    group_count: int = 4
-    n_blk_per_group: int = 1
-    space_to_depth: bool = True  # False: 2x2 max-pool between groups
+    size: int = 32  # the training tile size (a kind that resamples its input: the encoder's input size)
     activation: str = "gelu"
-    # decoder ("manifold": code, x, y -> colour)
-    decoder_n_hid: int = 128
-    decoder_n_blk: int = 8
-    decoder_n_layer: int = 2
-    # one entry per block: "add" keeps the width, "concat" doubles it for the blocks after
-    decoder_residual: tuple[str, ...] = ()
-    pos_frequencies: tuple[float, ...] = (3.141592653589793,)
-    batch_norm: bool = True
-    # local kind (local_grid.py): conv encoder at the input's resolution, LIIF-style decoder
-    local_width: int = 32  # encoder channels
-    local_blocks: int = 2  # residual blocks (two 3x3 convs each) between the stem and the head
-    local_latent: int = 48  # feature width per grid cell = decoder hidden width
-    local_layers: int = 2  # hidden layers of the decoder's MLP
-    local_pad: int = 7  # edge padding (clamp or wrap) around the input: the encoder's reach + 1, so wrap is exact
+    renamed: ClassVar[dict[str, str]] = {}  # old field name -> new, for configs saved before a rename
 
     def __post_init__(self):
-        if not self.decoder_residual:
-            object.__setattr__(self, "decoder_residual", ("add",) * self.decoder_n_blk)
-        object.__setattr__(self, "decoder_residual", tuple(self.decoder_residual))
-        object.__setattr__(self, "pos_frequencies", tuple(float(f) for f in self.pos_frequencies))
-        if len(self.decoder_residual) != self.decoder_n_blk:
-            raise ValueError(f"decoder_residual needs {self.decoder_n_blk} entries, got {len(self.decoder_residual)}")
-        if set(self.decoder_residual) - {"add", "concat"}:
-            raise ValueError(f"decoder_residual entries must be 'add' or 'concat': {self.decoder_residual}")
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
-        if self.decoder not in DECODER_KINDS:
-            raise ValueError(f"decoder must be one of {DECODER_KINDS}, got {self.decoder!r}")
-        reach = 2 + 2 * self.local_blocks  # pixels the local encoder's 3x3 convs see beyond a cell
-        if self.local_pad < reach + 1:  # + 1: the decoder reads one ring of cells beyond the tile
-            raise ValueError(f"local_pad must be at least {reach + 1} for {self.local_blocks} blocks (so wrapped "
-                             f"edges are exact), got {self.local_pad}")
         if self.channels not in (1, 3, 4):
             raise ValueError(f"channels must be 1, 3 or 4, got {self.channels}")
-        downsample = 2 ** (self.group_count - 1)
-        if self.decoder == "global" and self.size % downsample:
-            raise ValueError(f"size {self.size} must be a multiple of {downsample} for {self.group_count} groups")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
+        self.check()
 
-    @property
-    def pos_embedding_size(self) -> int:
-        """x, y, then sin(f x), sin(f y), cos(f x), cos(f y) for each frequency f."""
-        return 2 + 4 * len(self.pos_frequencies)
+    def check(self) -> None:
+        """The kind's own rules (raise ValueError); a kind's config overrides it."""
 
     def to_dict(self) -> dict:
-        """The fields this kind uses (from_dict fills the others with their defaults)."""
-        d = dataclasses.asdict(self)
-        d["decoder_residual"] = list(self.decoder_residual)
-        d["pos_frequencies"] = list(self.pos_frequencies)
-        unused = LOCAL_FIELDS if self.decoder == "global" else GLOBAL_FIELDS
-        return {k: v for k, v in d.items() if k not in unused}
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
 
-    @classmethod
-    def from_dict(cls, d: dict) -> "ModelConfig":
-        d = dict(d)
-        if "vocab_size" in d:  # the name before 2026-11-28
-            d["latent_channels"] = d.pop("vocab_size")
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ValueError(f"unknown model config keys: {sorted(unknown)}")
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+    @staticmethod
+    def from_dict(d: dict) -> ModelConfig:
+        """A config as saved in a checkpoint or in model.json's `architecture`, as its kind's class;
+        also the flat configs of before 2026-12-01 (the kind under `decoder`, or none: global)."""
+        from .kinds import config_from_dict  # the kinds need torch; this module does not
 
-    def replace(self, **changes) -> "ModelConfig":
-        if "decoder_n_blk" in changes and "decoder_residual" not in changes:
-            changes["decoder_residual"] = ()
+        return config_from_dict(d)
+
+    def replace(self, **changes) -> ModelConfig:
         return dataclasses.replace(self, **changes)
 
 
-LOCAL_FIELDS = {f.name for f in dataclasses.fields(ModelConfig) if f.name.startswith("local_")}
-GLOBAL_FIELDS = {"code_size", "latent_channels", "n_hid", "group_count", "n_blk_per_group", "space_to_depth",
-                 "decoder_n_hid", "decoder_n_blk", "decoder_n_layer", "decoder_residual", "pos_frequencies",
-                 "batch_norm"}
+@dataclass(frozen=True)
+class TaskConfig:
+    """The upscaling task (manifold_train.task) for the kinds that learn to upscale: a shrunk,
+    degraded copy of each tile goes in, the tile is asked for. One scale and degradation per batch."""
+
+    round_trip: float = 0.2  # share of batches at scale 1 (the input given back at its own size)
+    scale_two: float = 0.4  # share at exactly 2x; the rest at a scale drawn from 1 to max_scale (fractional too)
+    max_scale: float = 4.0
+    degradations: tuple[str, ...] = DEGRADATIONS  # one drawn per batch
+    # nearest shrinking: "center" takes the pixel at each footprint's centre (as Pillow's NEAREST);
+    # "random" a random offset inside the footprint per batch and axis (real low-resolution art has no phase)
+    phase: str = "center"
+    wrap: float = 0.25  # share of batches whose edges are wrapped (else clamped)
+
+    def __post_init__(self):
+        object.__setattr__(self, "degradations", tuple(self.degradations))
+
+    def problems(self) -> list[str]:
+        bad = []
+        if not (0 <= self.round_trip and 0 <= self.scale_two and self.round_trip + self.scale_two <= 1):
+            bad.append("task round_trip and scale_two: shares from 0 to 1 that add up to at most 1")
+        if not 1 <= self.max_scale <= 16:
+            bad.append(f"task max_scale {self.max_scale}: from 1 to 16")
+        if not self.degradations or set(self.degradations) - set(DEGRADATIONS):
+            bad.append(f"task degradations {self.degradations}: some of {', '.join(DEGRADATIONS)}")
+        if self.phase not in PHASES:
+            bad.append(f"task phase {self.phase!r}: one of {', '.join(PHASES)}")
+        if not 0 <= self.wrap <= 1:
+            bad.append(f"task wrap {self.wrap}: a share from 0 to 1")
+        return bad
 
 
-def _seed(**decoder) -> ModelConfig:
-    """The seed log's setup: 1-channel 32x32 tiles, the same encoder for every row."""
-    return ModelConfig(channels=1, size=32, code_size=128, latent_channels=128, n_hid=64,
-                       n_blk_per_group=1, activation="gelu", space_to_depth=True, **decoder)
-
-
-PRESETS: dict[str, ModelConfig] = {
-    "seed-b4-h64": _seed(decoder_n_blk=4, decoder_n_layer=2, decoder_n_hid=64),
-    "seed-b8-h128": _seed(decoder_n_blk=8, decoder_n_layer=2, decoder_n_hid=128),
-    "seed-b8-l4-h128": _seed(decoder_n_blk=8, decoder_n_layer=4, decoder_n_hid=128),
-    "seed-b16-l1-h128": _seed(decoder_n_blk=16, decoder_n_layer=1, decoder_n_hid=128),
-    "seed-b16-h128": _seed(decoder_n_blk=16, decoder_n_layer=2, decoder_n_hid=128),
-    "seed-b8-h300": _seed(decoder_n_blk=8, decoder_n_layer=2, decoder_n_hid=300),
-    "seed-b8-h256": _seed(decoder_n_blk=8, decoder_n_layer=2, decoder_n_hid=256),
-    "seed-b8-h64-concat": _seed(decoder_n_blk=8, decoder_n_layer=2, decoder_n_hid=64,
-                                decoder_residual=("concat", "add") * 4),
-    # the local kind: RGBA, trained for upscaling (see MODEL.md for what each size measured)
-    "local-w32": ModelConfig(decoder="local", channels=4, size=32, activation="relu", local_blocks=3, local_pad=9),
-}
-
-
-def preset(name: str, channels: int | None = None) -> ModelConfig:
-    """A named preset; `channels` changes only the in/out channel counts."""
-    if name not in PRESETS:
-        raise KeyError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
-    config = PRESETS[name]
-    return config.replace(channels=channels) if channels else config
+def option(default, help: str, choices: tuple[str, ...] = (), flag: str = ""):
+    """A TrainConfig field that is also a `manifold train` option (the CLI reads this metadata)."""
+    return field(default=default, metadata={"help": help, "choices": choices, "flag": flag})
 
 
 @dataclass
 class TrainConfig:
-    """Every training setting; `manifold train`'s options and their defaults are read from here."""
+    """Every training setting; `manifold train`'s options, defaults and help are generated from here."""
 
     data: list[str]
     out: str
     model: ModelConfig = field(default_factory=ModelConfig)
+    task: TaskConfig = field(default_factory=TaskConfig)
     preset: str = ""
-    tile_size: int = 0  # > 0: inputs are tileset sheets of this tile size
-    margin: int = 0
-    spacing: int = 0
-    val_percent: int = 10  # share of tiles held out for validation (split by content hash)
-    max_inputs: int = 1_000_000  # tiles shown to the model (the seed's unit)
-    batch_size: int = 64
-    lr: float = 3e-4  # AdamW, cosine-annealed to 0 over the run
-    weight_decay: float = 0.01
-    std_mean_factor: float = 1e-4  # weight of the seed's code std/mean constraint (global kind)
-    augment: bool = True  # random flips (and, for the global kind, the seed's 1-pixel shifts)
-    coordinates: str = "center"
-    # speed levers, measured in BENCHMARKS.md: the defaults are the fast set, 13.7x the seed's plain
+    tile_size: int = option(0, "Inputs are sheets cut into tiles of this size (0: one tile per image).")
+    margin: int = option(0, "Sheet margin in pixels.")
+    spacing: int = option(0, "Sheet spacing between tiles in pixels.")
+    val_percent: int = option(10, "Share of tiles held out for validation (split by content hash), 1 to 99.")
+    max_inputs: int = option(1_000_000, "Tiles to show the model (the seed's unit: 1M).")
+    batch_size: int = option(64, "Tiles per optimisation step.")
+    lr: float = option(3e-4, "AdamW learning rate, cosine-annealed to 0 over the run.")
+    weight_decay: float = option(0.01, "AdamW weight decay.")
+    std_mean_factor: float = option(1e-4, "Weight of the seed's code std/mean constraint (global kind).")
+    augment: bool = option(True, "Random flips (and the seed's 1-pixel shifts, global kind).")
+    coordinates: str = option("center", "Pixel centres, or the seed's corner-aligned grid.", COORDINATES)
+    # speed levers, measured in BENCHMARKS.md: the defaults are the fast set, 16.8x the seed's plain
     # fp32 step for seed-b8-h128 on a 2-core CPU with as good a validation loss after the same inputs
-    pixels_per_tile: int = 128  # decoder loss on this many random pixels per tile; 0: every pixel
-    precision: str = "auto"  # "bf16" autocast, "fp32", or "auto": bf16 where the hardware has it
-    channels_last: bool = True  # encoder tensors in NHWC memory layout (same numbers)
-    compile: bool = False  # torch.compile the forward pass (about even on a 2-core CPU, plus compile time)
-    cache_embedding: bool = True  # global kind: embed the pixel grid once per run (same numbers)
-    eval_every: int = 0  # inputs between validations; 0: 50 per run
+    pixels_per_tile: int = option(128, "Decoder loss on this many random pixels per tile (0: every pixel, the "
+                                       "seed's recipe): as good per input and much faster.")
+    precision: str = option("auto", "bf16 autocast; auto: bf16 on a CPU with AVX-512 BF16 or AMX and on GPUs "
+                                    "that support it, else fp32.", TRAIN_PRECISIONS)
+    channels_last: bool = option(True, "Encoder tensors in NHWC layout (same numbers, a little faster on the CPU).")
+    compile: bool = option(False, "torch.compile the forward pass (about even on a 2-core CPU, plus compile time; "
+                                  "see BENCHMARKS.md).", flag="--compile")
+    cache_embedding: bool = option(True, "Embed the pixel grid once per run (global kind; same numbers).")
+    eval_every: int = option(0, "Inputs between validations and checkpoints (0: 50 per run).")
     checkpoint_minutes: float = 5.0  # also checkpoint after this much wall time without one
-    seed: int = 0
-    device: str = "cpu"
-    threads: int = 0  # torch intra-op threads; 0: torch's default
+    seed: int = option(0, "Seed of every random draw (same seed, same run on the same machine).")
+    device: str = option("cpu", "cpu or cuda.")
+    threads: int = option(0, "CPU threads for torch (0: all cores).")
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["model"] = self.model.to_dict()
+        d["task"] = {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self.task).items()}
         return d
 
     def problems(self) -> list[str]:
@@ -201,8 +161,8 @@ class TrainConfig:
             bad.append(f"--coordinates {self.coordinates}: one of {', '.join(COORDINATES)}")
         if not (self.checkpoint_minutes > 0):
             bad.append(f"checkpoint_minutes {self.checkpoint_minutes}: must be positive")
-        return bad
+        return bad + self.task.problems()
 
 
-TRAIN_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig)
-                  if f.default is not dataclasses.MISSING}
+TRAIN_OPTIONS = [f for f in dataclasses.fields(TrainConfig) if "help" in f.metadata]  # `manifold train`'s options
+TRAIN_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.default is not dataclasses.MISSING}

@@ -1,21 +1,28 @@
 """What every model kind shares: the coordinate convention, the interface, and the blocks.
 
 Data flow: tiles -> dataset -> config -> **model** -> trainer -> export -> runtime. A model
-kind (registry.py) is one `Autoencoder` subclass that owns
+kind (manifold_train.kinds) is one `Autoencoder` subclass that declares, as class attributes,
+what the trainer, export and bench need to know about it (its config class, presets, whether
+it resamples its input, its task) and implements
 
     encode(image)                 the encoder's latent: a code per tile, or a feature grid
     render(latent, height, width, top, rows)
                                   the image at any size, or a band of its rows; exportable
                                   (sizes may be 0-d int64 tensors: export traces it as decoder.onnx)
-    training_query(...)           what the trainer samples: encoder input, query points, targets
+    training_query(x, generator, cfg)
+                                  what the trainer samples: encoder input, query points, targets
     forward(*inputs)              the training forward pass on those inputs: (colours, code or None)
-    export_input(...)             the example encoder input export traces
+    validation_mse(x), preview(x) the validation task, and the columns of repros.png
+    export_input(...), card()     the example encoder input export traces; what model.json says
+    for_export()                  the eval-mode copy export traces (a kind may fold layers here)
     flops(...)                    multiply-adds x 2 of encoder and decoder, counted from the layers
 
 so the trainer, the exporter and the bench never branch on the kind.
 """
 
 from __future__ import annotations
+
+import copy
 
 import torch
 import torch.nn as nn
@@ -68,7 +75,11 @@ def to_image(colours: torch.Tensor, channels: int, height, width) -> torch.Tenso
 
 # ---------------------------------------------------------------- the interface
 class Autoencoder(nn.Module):
-    kind = ""
+    kind = ""  # set by @register (manifold_train.kinds)
+    Config: type[ModelConfig] = ModelConfig  # the kind's own config class
+    presets: dict[str, ModelConfig] = {}  # named configs (`manifold train --preset`)
+    resamples_input = False  # True: the dataset resamples tiles to config.size (else cuts them at their size)
+    seed_anchor = False  # True: the bench's seed-style eager anchor reads this kind's weights
     latent_name = "latent"  # the decoder graph's first input
     coordinates = "center"  # the pixel grid convention the model renders with (see above)
     augment_shift = 0  # pixels of random cyclic shift in training (data.augment); 0: flips only
@@ -76,7 +87,14 @@ class Autoencoder(nn.Module):
 
     def __init__(self, config: ModelConfig):
         super().__init__()
+        if not isinstance(config, self.Config):
+            raise TypeError(f"a {self.kind} model needs a {self.Config.__name__}, got {type(config).__name__}")
         self.config = config
+
+    @classmethod
+    def tiny(cls) -> ModelConfig:
+        """A config small enough for a test to build, train a few steps and export in seconds."""
+        raise NotImplementedError
 
     def encode(self, image: torch.Tensor) -> torch.Tensor:
         return self.encoder(image)
@@ -84,6 +102,23 @@ class Autoencoder(nn.Module):
     def render(self, latent: torch.Tensor, height, width, top=0, rows=None) -> torch.Tensor:
         """[B, C, rows, width]: rows top .. top + rows - 1 (default: all) of the height x width image."""
         raise NotImplementedError
+
+    def training_query(self, x: torch.Tensor, generator: torch.Generator, cfg) -> tuple[tuple, torch.Tensor]:
+        """From a batch of tiles [B, C, S, S] in [0, 1] and the TrainConfig (its task and speed
+        levers): (the inputs of `forward`, target colours [B, P, C])."""
+        raise NotImplementedError
+
+    def validation_mse(self, x: torch.Tensor) -> torch.Tensor:
+        """Summed squared error of the kind's validation task on tiles [B, C, S, S]."""
+        raise NotImplementedError
+
+    def preview(self, x: torch.Tensor) -> list[tuple[str, torch.Tensor]]:
+        """(title, images [B, C, h, w]) columns of repros.png for tiles x."""
+        raise NotImplementedError
+
+    def for_export(self) -> Autoencoder:
+        """The eval-mode copy that export traces."""
+        return copy.deepcopy(self).eval()
 
     def code_loss(self, code: torch.Tensor | None) -> torch.Tensor:
         """An extra loss on the latent (weighted by TrainConfig.std_mean_factor); none by default."""
@@ -112,14 +147,3 @@ class Autoencoder(nn.Module):
             self.render(latent, out_height, out_width)
         self.train(was_training)
         return {"encoder": encoder.get_total_flops(), "decoder": decoder.get_total_flops()}
-
-
-# ---------------------------------------------------------------- counting
-def parameter_counts(config: ModelConfig) -> dict[str, int]:
-    """Built on the meta device: no memory, no initialisation cost."""
-    from .registry import build_model
-
-    with torch.device("meta"):
-        model = build_model(config)
-    count = lambda m: sum(p.numel() for p in m.parameters())
-    return {"encoder_params": count(model.encoder), "decoder_params": count(model.decoder)}

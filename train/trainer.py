@@ -1,9 +1,9 @@
 """`manifold train`: one training loop for every model kind, readable top to bottom.
 
-Data flow: tiles -> dataset (data.py) -> model (registry.py) -> **trainer** -> checkpoint ->
+Data flow: tiles -> dataset (data.py) -> model (kinds/) -> **trainer** -> checkpoint ->
 export. AdamW + cosine annealing over the whole run; each step the model kind draws its own
-task from a batch of tiles (`training_query`: the seed's reconstruction for "global", upscaling
-from a degraded, shrunk tile for "local") and is scored with its own loss (MSE / L1) plus its
+task from a batch of tiles (`training_query`: the seed's reconstruction for "global", the
+upscaling task of task.py, driven by TrainConfig.task, for the kinds that upscale) and is scored with its own loss (MSE / L1) plus its
 code loss. Progress is counted in *inputs* (tiles seen), the seed's unit. RUN_DIR holds:
 
     checkpoint.pt   weights, optimizer, scheduler, RNG, progress and config: ONE file, written
@@ -45,8 +45,8 @@ from manifold_core.tiles import Grid
 
 from .config import ModelConfig, TrainConfig
 from .data import augment, load_tileset
+from .kinds import build_model, get
 from .model import Autoencoder
-from .registry import build_model
 
 LOG_FIELDS = ["inputs", "step", "train_loss", "train_mse", "val_mse", "lr", "wall_s", "inputs_per_s"]
 CHECKPOINT = "checkpoint.pt"
@@ -142,7 +142,7 @@ def make_step(cfg: TrainConfig, model: Autoencoder, optimizer: torch.optim.Optim
             tiles = augment(tiles, generator, model.augment_shift)
         x = tiles.float() / 255
         with torch.no_grad():
-            inputs, target = model.training_query(x, generator, cfg.pixels_per_tile, cfg.cache_embedding)
+            inputs, target = model.training_query(x, generator, cfg)
         inputs = (inputs[0].contiguous(memory_format=memory_format), *inputs[1:])
         with autocast:
             pred, code = forward(*inputs)
@@ -233,7 +233,7 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True, ov
 
     # ---- data: decoded once, kept as uint8 on the training device
     grid = Grid(cfg.tile_size, cfg.tile_size, cfg.margin, cfg.spacing) if cfg.tile_size else None
-    resample = cfg.model.decoder == "global"  # the local kind learns from tiles at their own size
+    resample = get(cfg.model.kind).resamples_input  # else tiles are learnt from at their own size
     tiles = load_tileset(cfg.data, cfg.model.channels, cfg.model.size, grid, cfg.val_percent, resample)
     if len(tiles.train) == 0 or len(tiles.val) == 0:
         raise UserError(f"{len(tiles.train)} training and {len(tiles.val)} validation tiles in "

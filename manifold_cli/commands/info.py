@@ -16,6 +16,17 @@ from ..app import (
 )
 
 
+def preset_names() -> list[str] | str:
+    """Every kind's presets; the kinds are PyTorch modules, so without torch a note says how to get them."""
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        return "install the [train] extra (PyTorch) to list and train presets: pip install 'manifold-tiles[train]'"
+    from manifold_train.kinds import presets
+
+    return list(presets())
+
+
 @app.command()
 def info(
     preset: Optional[str] = typer.Option(None, help="A named preset, e.g. seed-b8-h128."),
@@ -28,8 +39,8 @@ def info(
     models (default and seed) and the list of presets."""
     if preset:
         need_torch("info --preset")
-        from manifold_train.config import preset as get_preset
-        from manifold_train.model import parameter_counts
+        from manifold_train.kinds import parameter_counts
+        from manifold_train.kinds import preset as get_preset
 
         try:
             config = get_preset(preset, channels)
@@ -44,13 +55,11 @@ def info(
         except UserError as exc:
             fail(exc)
         if not model:
-            from manifold_train.config import PRESETS
-
             try:
                 seed = load_model_info("seed")
             except UserError as exc:
                 fail(exc)
-            result = {"default_model": result, "seed_model": seed, "presets": list(PRESETS)}
+            result = {"default_model": result, "seed_model": seed, "presets": preset_names()}
     if as_json:
         print(json.dumps(result, indent=2))
     else:

@@ -8,8 +8,8 @@ import torch
 from conftest import tiny_config
 
 from manifold_core.errors import OutputError
-from manifold_export.onnx_export import RenderGraph, export_model, fold_batch_norm
-from manifold_train.global_code import GlobalCode
+from manifold_export.onnx_export import RenderGraph, export_model
+from manifold_train.kinds.global_code import GlobalCode
 from manifold_train.trainer import read_run
 
 
@@ -63,7 +63,7 @@ def test_batch_norm_folding_keeps_the_function():
     for _ in range(5):  # give the running statistics something other than 0 / 1
         model.decoder(torch.randn(8, 16) * 3, torch.rand(10, 2) * 2 - 1)
     model.eval()
-    folded = fold_batch_norm(model)
+    folded = model.for_export()
     assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in folded.modules())
     assert any(isinstance(m, torch.nn.BatchNorm1d) for m in model.modules())  # the original is untouched
     code = torch.randn(4, 16)

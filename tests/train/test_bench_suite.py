@@ -29,8 +29,8 @@ from manifold_train.bench import (
     load_anchor,
     torch_model,
 )
-from manifold_train.config import ModelConfig, preset
-from manifold_train.registry import build_model
+from manifold_train.config import ModelConfig
+from manifold_train.kinds import build_model, preset
 
 runner = CliRunner()
 

@@ -2,18 +2,25 @@ import pytest
 import torch
 from conftest import SEED_TABLE, tiny_config
 
-from manifold_train.config import PRESETS, ModelConfig, preset
-from manifold_train.global_code import GlobalCode, ManifoldDecoder, code_distribution_loss, positional_embedding
-from manifold_train.model import grid_positions, parameter_counts
+from manifold_train.config import ModelConfig
+from manifold_train.kinds import parameter_counts, preset
+from manifold_train.kinds.global_code import (
+    SEED_PRESETS,
+    GlobalCode,
+    ManifoldDecoder,
+    code_distribution_loss,
+    positional_embedding,
+)
+from manifold_train.model import grid_positions
 
 
 @pytest.mark.parametrize("name", SEED_TABLE)
 def test_preset_parameter_counts_match_the_seed_log(name):
-    assert parameter_counts(PRESETS[name]) == {"encoder_params": 1_725_264, "decoder_params": SEED_TABLE[name]}
+    assert parameter_counts(SEED_PRESETS[name]) == {"encoder_params": 1_725_264, "decoder_params": SEED_TABLE[name]}
 
 
 def test_every_global_preset_is_in_the_table():
-    assert {name for name, c in PRESETS.items() if c.decoder == "global"} == set(SEED_TABLE)
+    assert set(GlobalCode.presets) == set(SEED_TABLE)
 
 
 def test_channels_change_only_the_io_layers():
@@ -25,7 +32,7 @@ def test_channels_change_only_the_io_layers():
 
 
 def test_config_round_trips_through_a_dict():
-    c = PRESETS["seed-b8-h64-concat"]
+    c = SEED_PRESETS["seed-b8-h64-concat"]
     assert ModelConfig.from_dict(c.to_dict()) == c
 
 

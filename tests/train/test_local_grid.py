@@ -4,7 +4,8 @@ import pytest
 import torch
 from conftest import tiny_local_config
 
-from manifold_train.local_grid import LocalGrid, premultiply, shrink, unpremultiply
+from manifold_train.config import TrainConfig
+from manifold_train.kinds.local_grid import LocalGrid
 
 
 @pytest.fixture
@@ -64,23 +65,11 @@ def test_wrap_edges_make_a_seamless_tile_upscale_seamlessly(model):
     torch.testing.assert_close(laid, both, atol=1e-5, rtol=0)
 
 
-def test_shrink_degradations():
-    x = torch.arange(16.0).reshape(1, 1, 4, 4) / 16
-    box = shrink(x, 2, "box")
-    torch.testing.assert_close(box[0, 0, 0, 0], x[0, 0, :2, :2].mean())
-    nearest = shrink(x, 2, "nearest")  # the centre of each footprint: pixels 1 and 3, as Pillow and eval
-    torch.testing.assert_close(nearest[0, 0], x[0, 0, 1::2, 1::2])
-    assert shrink(x, 3, "bicubic").shape == (1, 1, 3, 3)
-    assert shrink(x, 4, "none") is x
-    with pytest.raises(ValueError):
-        shrink(x, 2, "blur")
-
-
 def test_training_query_asks_for_the_original_pixels(model):
     g = torch.Generator().manual_seed(0)
     x = torch.rand(4, 4, 16, 16)
     for _ in range(5):  # several random tasks
-        (lr, u, cell), target = model.training_query(x, g, pixels=32)
+        (lr, u, cell), target = model.training_query(x, g, TrainConfig(data=[], out="", pixels_per_tile=32))
         m = lr.shape[-1] - 2 * model.pad
         assert 4 <= m <= 16 and lr.shape == (4, 4, m + 2 * model.pad, m + 2 * model.pad)
         assert u.shape == (4, 32, 2) and target.shape == (4, 32, 4) and cell.shape == (4, 2)
@@ -102,7 +91,7 @@ def test_a_few_steps_lower_the_upscaling_error():
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     g = torch.Generator().manual_seed(0)
     for _ in range(30):
-        inputs, target = model.training_query(tiles, g, pixels=64)
+        inputs, target = model.training_query(tiles, g, TrainConfig(data=[], out="", pixels_per_tile=64))
         loss = model.reconstruction_loss(model(*inputs)[0], target)
         opt.zero_grad()
         loss.backward()
@@ -118,18 +107,3 @@ def test_wrap_padding_of_a_tile_smaller_than_the_padding_matches_numpy(model):
     torch.testing.assert_close(model.pad_input(x, "wrap"), torch.from_numpy(expected))
     expected = np.pad(x.numpy(), ((0, 0), (0, 0), (5, 5), (5, 5)), mode="edge")
     torch.testing.assert_close(model.pad_input(x, "clamp"), torch.from_numpy(expected))
-
-
-def test_shrink_matches_manifold_eval_for_rgba_tiles():
-    """Training and `manifold eval` degrade tiles the same way (premultiplied box, centre nearest)."""
-    import numpy as np
-
-    from manifold_core.synthetic import make_tiles
-    from manifold_eval import degrade
-
-    tiles = make_tiles(4, 16, seed=1)  # RGBA with transparent parts
-    x = torch.from_numpy(tiles).permute(0, 3, 1, 2).float() / 255
-    for name in ("box", "nearest"):
-        ours = (unpremultiply(shrink(premultiply(x), 8, name)) * 255).round().permute(0, 2, 3, 1).numpy().astype(np.int16)
-        theirs = np.stack([getattr(degrade, name)(t, 2) for t in tiles]).astype(np.int16)
-        assert np.abs(ours - theirs).max() <= 1, name

@@ -14,7 +14,7 @@ from conftest import tiny_config, tiny_local_config
 
 from manifold_core.errors import OutputError, UsageError, UserError
 from manifold_train.config import TrainConfig
-from manifold_train.trainer import CHECKPOINT, read_checkpoint, read_run, resolve_precision, train
+from manifold_train.trainer import CHECKPOINT, read_checkpoint, read_run, train
 
 
 def rows(run):
@@ -190,12 +190,3 @@ def test_sigint_writes_a_checkpoint_and_stops_cleanly(tmp_path, tile_folder):
     state = read_checkpoint(run)
     assert state["step"] >= 2 and not [p for p in run.iterdir() if p.name.startswith(".")]
     assert int(rows(run)[-1]["step"]) <= state["step"]  # the checkpoint is at least as new as the log
-
-
-def test_auto_precision_picks_bf16_only_where_the_cpu_has_it():
-    cpu = torch.device("cpu")
-    assert resolve_precision("fp32", cpu, {"avx512_bf16"}) == "fp32"
-    assert resolve_precision("bf16", cpu, set()) == "bf16"
-    assert resolve_precision("auto", cpu, {"avx512f", "avx512_bf16"}) == "bf16"
-    assert resolve_precision("auto", cpu, {"amx_bf16"}) == "bf16"
-    assert resolve_precision("auto", cpu, {"avx2", "avx512f"}) == "fp32"

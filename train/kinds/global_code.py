@@ -1,6 +1,6 @@
 """Model kind "global": the seed's autoencoder, one code per tile.
 
-Data flow: tiles -> dataset -> config -> **model** (one kind of it, see registry.py) -> trainer.
+Data flow: tiles -> dataset -> config -> **model** (one kind of it, see kinds/__init__.py) -> trainer.
 
     tile [B, C, S, S] in [0, 1] --encoder--> code [B, D] --decoder(code, x, y)--> colour
 
@@ -13,14 +13,82 @@ which is why the "local" kind exists (local_grid.py).
 
 from __future__ import annotations
 
+import copy
 from collections import OrderedDict
+from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .config import ModelConfig
-from .model import ACTIVATION_MODULES, Autoencoder, grid_positions, to_image
+from ..config import ModelConfig
+from ..model import ACTIVATION_MODULES, Autoencoder, grid_positions, to_image
+from . import register
+
+
+@dataclass(frozen=True)
+class GlobalConfig(ModelConfig):
+    kind: str = "global"
+    code_size: int = 128
+    # encoder (DALL-E VQ-VAE encoder, small); every tile is resampled to size x size first
+    latent_channels: int = 128  # channels of the encoder's last 1x1 conv, before the linear layer
+    n_hid: int = 64
+    group_count: int = 4
+    n_blk_per_group: int = 1
+    space_to_depth: bool = True  # False: 2x2 max-pool between groups
+    # decoder ("manifold": code, x, y -> colour)
+    decoder_n_hid: int = 128
+    decoder_n_blk: int = 8
+    decoder_n_layer: int = 2
+    # one entry per block: "add" keeps the width, "concat" doubles it for the blocks after
+    decoder_residual: tuple[str, ...] = ()
+    pos_frequencies: tuple[float, ...] = (3.141592653589793,)
+    batch_norm: bool = True
+    renamed = {"vocab_size": "latent_channels"}  # the name before 2026-11-28
+
+    def check(self) -> None:
+        if not self.decoder_residual:
+            object.__setattr__(self, "decoder_residual", ("add",) * self.decoder_n_blk)
+        object.__setattr__(self, "decoder_residual", tuple(self.decoder_residual))
+        object.__setattr__(self, "pos_frequencies", tuple(float(f) for f in self.pos_frequencies))
+        if len(self.decoder_residual) != self.decoder_n_blk:
+            raise ValueError(f"decoder_residual needs {self.decoder_n_blk} entries, got {len(self.decoder_residual)}")
+        if set(self.decoder_residual) - {"add", "concat"}:
+            raise ValueError(f"decoder_residual entries must be 'add' or 'concat': {self.decoder_residual}")
+        downsample = 2 ** (self.group_count - 1)
+        if self.size % downsample:
+            raise ValueError(f"size {self.size} must be a multiple of {downsample} for {self.group_count} groups")
+
+    @property
+    def pos_embedding_size(self) -> int:
+        """x, y, then sin(f x), sin(f y), cos(f x), cos(f y) for each frequency f."""
+        return 2 + 4 * len(self.pos_frequencies)
+
+    def replace(self, **changes) -> GlobalConfig:
+        if "decoder_n_blk" in changes and "decoder_residual" not in changes:
+            changes["decoder_residual"] = ()
+        return super().replace(**changes)
+
+
+def _seed(**decoder) -> GlobalConfig:
+    """The seed log's setup: 1-channel 32x32 tiles, the same encoder for every row."""
+    return GlobalConfig(channels=1, size=32, code_size=128, latent_channels=128, n_hid=64,
+                        n_blk_per_group=1, activation="gelu", space_to_depth=True, **decoder)
+
+
+# The seed presets reproduce the rows of the seed log's parameter table exactly (the table is
+# in docs/ARCHITECTURE.md; tests/train/test_global_code.py checks the counts).
+SEED_PRESETS: dict[str, GlobalConfig] = {
+    "seed-b4-h64": _seed(decoder_n_blk=4, decoder_n_layer=2, decoder_n_hid=64),
+    "seed-b8-h128": _seed(decoder_n_blk=8, decoder_n_layer=2, decoder_n_hid=128),
+    "seed-b8-l4-h128": _seed(decoder_n_blk=8, decoder_n_layer=4, decoder_n_hid=128),
+    "seed-b16-l1-h128": _seed(decoder_n_blk=16, decoder_n_layer=1, decoder_n_hid=128),
+    "seed-b16-h128": _seed(decoder_n_blk=16, decoder_n_layer=2, decoder_n_hid=128),
+    "seed-b8-h300": _seed(decoder_n_blk=8, decoder_n_layer=2, decoder_n_hid=300),
+    "seed-b8-h256": _seed(decoder_n_blk=8, decoder_n_layer=2, decoder_n_hid=256),
+    "seed-b8-h64-concat": _seed(decoder_n_blk=8, decoder_n_layer=2, decoder_n_hid=64,
+                                decoder_residual=("concat", "add") * 4),
+}
 
 
 def positional_embedding(xy: torch.Tensor, frequencies: tuple[float, ...]) -> torch.Tensor:
@@ -64,7 +132,7 @@ class SpaceToDepth(nn.Module):
 
 
 class Encoder(nn.Module):
-    def __init__(self, c: ModelConfig):
+    def __init__(self, c: GlobalConfig):
         super().__init__()
         act = ACTIVATION_MODULES[c.activation]
         n_layers = c.group_count * c.n_blk_per_group
@@ -123,7 +191,7 @@ class ManifoldDecoder(nn.Module):
     per tile instead of once per pixel (in training and in decoder.onnx alike).
     """
 
-    def __init__(self, c: ModelConfig):
+    def __init__(self, c: GlobalConfig):
         super().__init__()
         act = ACTIVATION_MODULES[c.activation]
         self.config = c
@@ -152,12 +220,16 @@ class ManifoldDecoder(nn.Module):
 
 
 # ---------------------------------------------------------------- the kind
+@register("global")
 class GlobalCode(Autoencoder):
-    kind = "global"
+    Config = GlobalConfig
+    presets = SEED_PRESETS
+    resamples_input = True  # the encoder's input is size x size: every tile is resampled to it
+    seed_anchor = True  # the bench's eager anchor (the seed's own decoder code) reads these weights
     latent_name = "code"
     augment_shift = 1  # the seed's random 1-pixel cyclic shifts
 
-    def __init__(self, config: ModelConfig, coordinates: str = "center"):
+    def __init__(self, config: GlobalConfig, coordinates: str = "center"):
         super().__init__(config)
         self.encoder = Encoder(config)
         self.decoder = ManifoldDecoder(config)
@@ -177,9 +249,11 @@ class GlobalCode(Autoencoder):
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         return self.render(self.encoder(x), x.shape[-2], x.shape[-1])
 
-    def training_query(self, x: torch.Tensor, generator: torch.Generator, pixels: int, cache: bool = True):
-        """The seed's task: encode the (augmented) tile, predict `pixels` random pixels of it
-        (every pixel when 0). Returns ((x, embedded positions), target colours [B, P, C])."""
+    def training_query(self, x: torch.Tensor, generator: torch.Generator, cfg) -> tuple[tuple, torch.Tensor]:
+        """The seed's task: encode the (augmented) tile, predict cfg.pixels_per_tile random pixels of
+        it (every pixel when 0); with cfg.cache_embedding the pixel grid is embedded once per run.
+        Returns ((x, embedded positions), target colours [B, P, C])."""
+        pixels, cache = cfg.pixels_per_tile, cfg.cache_embedding
         B, C, S, _ = x.shape
         target = x.flatten(2).transpose(1, 2)  # [B, P, C], row-major like grid_positions
         if cache:  # the embedded grid once per run, rows gathered per step (same numbers)
@@ -218,6 +292,30 @@ class GlobalCode(Autoencoder):
     def card(self) -> dict:
         return {"input_size": self.config.size, "pad": 0, "code_size": self.config.code_size,
                 "decoder_width": self.config.decoder_n_hid}  # its MLP's hidden layer per output pixel
+
+    def for_export(self) -> GlobalCode:
+        """An eval-mode copy whose decoder blocks have no BatchNorm: each is folded into linear_1.
+
+        norm(h) = h * s + t with s = gamma / sqrt(var + eps), t = beta - mean * s, so
+        W norm(h) + b = (W * s) h + (W t + b). The residual still adds the un-normalised h.
+        """
+        model = copy.deepcopy(self).eval()
+        for block in model.modules():
+            if not isinstance(block, DecoderBlock) or not isinstance(block.norm, nn.BatchNorm1d):
+                continue
+            bn, first = block.norm, block.layers.linear_1
+            scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+            shift = bn.bias - bn.running_mean * scale
+            with torch.no_grad():
+                first.bias.copy_(first.weight @ shift + first.bias)
+                first.weight.mul_(scale[None, :])
+            block.norm = nn.Identity()
+        return model
+
+    @classmethod
+    def tiny(cls) -> GlobalConfig:
+        return GlobalConfig(channels=4, size=16, code_size=16, latent_channels=8, n_hid=8, group_count=3,
+                            decoder_n_hid=16, decoder_n_blk=2, decoder_n_layer=1)
 
 
 def code_distribution_loss(code: torch.Tensor) -> torch.Tensor:

@@ -1,6 +1,6 @@
 """Model kind "local": a feature grid at the input's resolution and a LIIF-style implicit decoder.
 
-Data flow: tiles -> dataset -> config -> **model** (one kind of it, see registry.py) -> trainer.
+Data flow: tiles -> dataset -> config -> **model** (one kind of it, see kinds/__init__.py) -> trainer.
 
     tile [B, C, h, w] --pad P (clamp or wrap)--> [B, C, h+2P, w+2P]
          --encoder (3x3 convs)--> grid [B, L + C, h+2, w+2]    (one cell per input pixel, plus a ring)
@@ -33,16 +33,35 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
+from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .config import ModelConfig
-from .model import ACTIVATION_MODULES, Autoencoder, grid_positions, pixel_axis, to_image
+from ..config import ModelConfig
+from ..model import ACTIVATION_MODULES, Autoencoder, grid_positions, pixel_axis, to_image
+from ..task import draw, premultiply, shrink, unpremultiply
+from . import register
 
-DEGRADATIONS = ("box", "nearest", "bicubic")
 EDGE_MODES = {"clamp": "replicate", "wrap": "circular"}  # --edges -> torch's padding mode
+
+
+@dataclass(frozen=True)
+class LocalConfig(ModelConfig):
+    kind: str = "local"
+    channels: int = 4
+    local_width: int = 32  # encoder channels
+    local_blocks: int = 2  # residual blocks (two 3x3 convs each) between the stem and the head
+    local_latent: int = 48  # feature width per grid cell = decoder hidden width
+    local_layers: int = 2  # hidden layers of the decoder's MLP
+    local_pad: int = 7  # edge padding (clamp or wrap) around the input: the encoder's reach + 1, so wrap is exact
+
+    def check(self) -> None:
+        reach = 2 + 2 * self.local_blocks  # pixels the encoder's 3x3 convs see beyond a cell
+        if self.local_pad < reach + 1:  # + 1: the decoder reads one ring of cells beyond the tile
+            raise ValueError(f"local_pad must be at least {reach + 1} for {self.local_blocks} blocks (so wrapped "
+                             f"edges are exact), got {self.local_pad}")
 
 
 class ResBlock(nn.Module):
@@ -66,7 +85,7 @@ class LocalEncoder(nn.Module):
     only the cells it must, and no cell ever sees a zero-padded border. What a cell sees beyond
     the tile is exactly the clamped or wrapped padding the runtime put there."""
 
-    def __init__(self, c: ModelConfig):
+    def __init__(self, c: LocalConfig):
         super().__init__()
         act = ACTIVATION_MODULES[c.activation]
         self.stem = nn.Conv2d(c.channels, c.local_width, 3)
@@ -89,7 +108,7 @@ class LocalEncoder(nn.Module):
 class LocalDecoder(nn.Module):
     """(grid cells around a point, offset to each, output cell size) -> colour."""
 
-    def __init__(self, c: ModelConfig):
+    def __init__(self, c: LocalConfig):
         super().__init__()
         act = ACTIVATION_MODULES[c.activation]
         self.latent = c.local_latent
@@ -133,13 +152,16 @@ class LocalDecoder(nn.Module):
         return (colours * weight[..., None]).sum(1)
 
 
+@register("local")
 class LocalGrid(Autoencoder):
-    kind = "local"
+    Config = LocalConfig
+    # RGBA, trained for upscaling (MODEL.md has what each size measured)
+    presets = {"local-w32": LocalConfig(channels=4, size=32, activation="relu", local_blocks=3, local_pad=9)}
     latent_name = "grid"
     reconstruction_loss = staticmethod(F.l1_loss)
     augment_shift = 0  # flips only: a cyclic shift would put a seam inside tiles that are not seamless
 
-    def __init__(self, config: ModelConfig, coordinates: str = "center"):
+    def __init__(self, config: LocalConfig, coordinates: str = "center"):
         super().__init__(config)
         if coordinates != "center":
             raise ValueError("the local kind uses pixel centres only")
@@ -179,23 +201,16 @@ class LocalGrid(Autoencoder):
     def forward(self, lr: torch.Tensor, u: torch.Tensor, cell: torch.Tensor) -> tuple[torch.Tensor, None]:
         return self.decoder(self.encoder(lr), u, cell), None
 
-    def training_query(self, x: torch.Tensor, generator: torch.Generator, pixels: int, cache: bool = True):
-        """One random task per batch: 20 % the round trip at scale 1, 40 % scale 2, 40 % a scale
-        from 1 to 4 (fractional too); box, nearest or bicubic shrinking; clamp (75 %) or wrap edges.
-        Returns ((padded input, query points, cell size), target colours [B, P, C])."""
+    def training_query(self, x: torch.Tensor, generator: torch.Generator, cfg) -> tuple[tuple, torch.Tensor]:
+        """The upscaling task (manifold_train.task, cfg.task): a shrunk tile in, the original's colours
+        at cfg.pixels_per_tile random pixels asked for. Returns ((padded input, query points, cell
+        size), target colours [B, P, C])."""
         x = premultiply(x)
         B, C, S, _ = x.shape
-        rand = lambda: torch.rand((), generator=generator).item()
-        r = rand()
-        if r < 0.2:
-            m, degradation = S, "none"
-        else:
-            scale = 2.0 if r < 0.6 else 1 + 3 * rand()
-            m = max(2, min(S, round(S / scale)))
-            degradation = DEGRADATIONS[int(rand() * len(DEGRADATIONS))]
-        lr = shrink(x, m, degradation)
-        lr = torch.round(lr * 255) / 255  # what the runtime feeds: 8-bit colours
-        lr = self.pad_input(lr, "wrap" if rand() < 0.25 else "clamp")
+        task = draw(x, generator, cfg.task)
+        m = task.size
+        lr = self.pad_input(task.low, task.edges)
+        pixels = cfg.pixels_per_tile
         P = S * S if not pixels or pixels >= S * S else pixels
         xy = grid_positions(S, S, device=x.device)  # [S*S, 2] pixel centres of the original
         target = x.flatten(2).transpose(1, 2)
@@ -241,31 +256,7 @@ class LocalGrid(Autoencoder):
                 "decoder_width": 4 * self.config.local_latent}  # four cells' features per output pixel
 
 
-def premultiply(x: torch.Tensor) -> torch.Tensor:
-    """RGBA [B, 4, H, W] straight -> colour times alpha (other channel counts unchanged)."""
-    return torch.cat([x[:, :3] * x[:, 3:], x[:, 3:]], 1) if x.shape[1] == 4 else x
-
-
-def unpremultiply(x: torch.Tensor) -> torch.Tensor:
-    """The inverse, colour 0 where alpha is (almost) 0."""
-    if x.shape[1] != 4:
-        return x
-    alpha = x[:, 3:]
-    return torch.cat([torch.where(alpha > 0.5 / 255, x[:, :3] / alpha.clamp_min(1e-6), 0).clamp(0, 1), alpha], 1)
-
-
-def shrink(x: torch.Tensor, size: int, degradation: str) -> torch.Tensor:
-    """[B, C, S, S] in [0, 1], RGBA premultiplied -> [B, C, size, size], as `manifold eval` shrinks
-    tiles: box: area average (the blurred case); nearest: the pixel at the centre of each output
-    pixel's footprint, floor((i + 0.5) * S / size), like Pillow's NEAREST (the crisp, aliased
-    case); bicubic: antialiased bicubic; none: unchanged (size must be S)."""
-    S = x.shape[-1]
-    if degradation == "none" or size == S:
-        return x
-    if degradation == "nearest":
-        return F.interpolate(x, size=(size, size), mode="nearest-exact")
-    if degradation == "box":
-        return F.interpolate(x, size=(size, size), mode="area")
-    if degradation == "bicubic":
-        return F.interpolate(x, size=(size, size), mode="bicubic", antialias=True, align_corners=False).clamp(0, 1)
-    raise ValueError(f"degradation must be one of {DEGRADATIONS} or 'none', got {degradation!r}")
+    @classmethod
+    def tiny(cls) -> LocalConfig:
+        return LocalConfig(channels=4, size=16, local_width=8, local_blocks=1, local_latent=16, local_layers=1,
+                           local_pad=5)
