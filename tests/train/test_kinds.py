@@ -16,7 +16,7 @@ from manifold_train.config import ModelConfig, TrainConfig
 from manifold_train.model import Autoencoder
 from manifold_train.trainer import read_checkpoint, read_run, train
 
-KINDS = ["global", "local"]
+KINDS = ["global", "local", "mixture"]
 
 
 def test_the_list_names_every_registered_kind():

@@ -1,0 +1,115 @@
+"""Model kind "mixture": every output pixel is a learned mixture of the source pixels around it.
+
+Data flow: tiles -> dataset -> config -> **model** (one kind of it, see kinds/__init__.py) -> trainer.
+
+    tile --pad--> encoder (the local kind's: 3x3 convs, one feature cell per source pixel)
+         --> for each output point u: the cell it falls in, c = round(u), and its 3x3 neighbours
+         --> weights = softmax(MLP(features of c, offset u - c, output cell size) + log prior)
+         --> colour = sum of weights x the 9 neighbours' colours
+
+In the spirit of kernel-prediction networks (Bako et al., "Kernel-Predicting Convolutional
+Networks for Denoising Monte Carlo Renderings", SIGGRAPH 2017), but as an implicit function of
+the output position, so any size renders (1.5x and 2.5x as well as 2x and 4x). The output can
+only mix colours of the tile, never invent one: no dark outline that is not in the art, and when
+the weights are peaked (crisp art), the exact source palette. The prior is bilinear
+interpolation over the 3x3 neighbourhood and the MLP's output layer starts at zero, so the model
+starts as bilinear interpolation and learns where to be sharper; a model whose output layer
+does not start at zero was measured to lock onto a shifted choice.
+
+Coordinates as the local kind (local_grid.py): source pixel i's centre is u = i, so the cell a
+point falls in is floor(u + 0.5); the ring of padding cells gives every cell its 8 neighbours.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+
+from ..model import ACTIVATION_MODULES
+from . import register
+from .local_grid import LocalConfig, LocalGrid
+
+NEIGHBOURS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]  # row-major 3x3, centre at index 4
+PRIOR_FLOOR = 1e-3  # the bilinear prior's weight for the neighbours bilinear interpolation does not use
+
+
+@dataclass(frozen=True)
+class MixtureConfig(LocalConfig):
+    kind: str = "mixture"
+
+
+class MixtureDecoder(nn.Module):
+    """(feature cell under a point, offset from its centre, output cell size) -> 9 mixture weights -> colour."""
+
+    def __init__(self, c: MixtureConfig):
+        super().__init__()
+        act = ACTIVATION_MODULES[c.activation]
+        self.latent = c.local_latent
+        self.query_in = nn.Linear(4, c.local_latent, bias=False)  # (dx, dy, cell w, cell h): the first layer's share
+        self.input_act = act()
+        layers = OrderedDict()
+        for i in range(1, c.local_layers + 1):
+            layers[f"linear_{i}"] = nn.Linear(c.local_latent, c.local_latent)
+            layers[f"act_{i}"] = act()
+        self.layers = nn.Sequential(layers)
+        self.output = nn.Linear(c.local_latent, len(NEIGHBOURS))
+        nn.init.zeros_(self.output.weight)  # start as the prior: bilinear interpolation
+        nn.init.zeros_(self.output.bias)
+
+    def forward(self, grid: torch.Tensor, u: torch.Tensor, cell: torch.Tensor) -> torch.Tensor:
+        """grid [B, L + C, h+2, w+2]; u: query points in input cells (x, y), [P, 2] shared by every tile
+        or [B, P, 2]; cell: the output pixel's size in input cells (x, y), [2] or [B, 2] -> [B, P, C]."""
+        B, D, gh, gw = grid.shape
+        centre = torch.floor(u + 0.5)
+        offset = u - centre  # in [-0.5, 0.5) input pixels
+        index = (centre[..., 1].to(torch.int64) + 1) * gw + centre[..., 0].to(torch.int64) + 1  # +1: the ring
+        flat = grid.flatten(2).transpose(1, 2)  # [B, cells, L + C]
+        around = torch.stack([index + dy * gw + dx for dy, dx in NEIGHBOURS], -1)  # [(B,) P, 9]
+        if index.dim() == 1:  # every tile asks the same points (render): one gather for all
+            own = flat.index_select(1, index)
+            colours = flat[..., self.latent:].index_select(1, around.reshape(-1))
+        else:
+            own = flat.gather(1, index[..., None].expand(B, index.shape[-1], D))
+            colour = flat[..., self.latent:]
+            colours = colour.gather(1, around.reshape(B, -1)[..., None].expand(B, around[0].numel(), D - self.latent))
+        colours = colours.reshape(B, -1, len(NEIGHBOURS), D - self.latent)  # [B, P, 9, C]
+        cell = cell.to(offset.dtype)
+        cell = cell.expand(offset.shape[:-1] + (2,)) if cell.dim() == 1 else cell[:, None, :].expand(offset.shape)
+        h = self.input_act(own[..., :self.latent] + self.query_in(torch.cat([offset, cell], -1)))
+        logits = self.output(self.layers(h)) + bilinear_prior(offset)
+        weights = torch.softmax(logits, -1)  # [B, P, 9]
+        return (weights[..., None] * colours).sum(-2)
+
+
+def bilinear_prior(offset: torch.Tensor) -> torch.Tensor:
+    """log of bilinear interpolation's weights over the 3x3 neighbours of a point `offset` (x, y)
+    from the centre cell's centre, [..., 2] -> [..., 9] (the unused neighbours get PRIOR_FLOOR)."""
+    def axis(d):  # weights of the neighbours at -1, 0, +1 along one axis
+        return torch.stack([(-d).clamp_min(0), 1 - d.abs(), d.clamp_min(0)], -1)
+
+    wx, wy = axis(offset[..., 0]), axis(offset[..., 1])
+    return torch.log((wy[..., :, None] * wx[..., None, :]).flatten(-2) + PRIOR_FLOOR)
+
+
+@register("mixture")
+class Mixture(LocalGrid):
+    """The local kind's encoder, task and rendering, with the mixture decoder."""
+
+    Config = MixtureConfig
+    presets = {"mixture-w32": MixtureConfig(channels=4, size=32, activation="relu", local_blocks=3, local_pad=9)}
+
+    def __init__(self, config: MixtureConfig, coordinates: str = "center"):
+        super().__init__(config, coordinates)
+        self.decoder = MixtureDecoder(config)
+
+    def card(self) -> dict:
+        c = self.config
+        return {**super().card(), "decoder_width": c.local_latent + len(NEIGHBOURS) * (c.channels + 1)}
+
+    @classmethod
+    def tiny(cls) -> MixtureConfig:
+        return MixtureConfig(channels=4, size=16, local_width=8, local_blocks=1, local_latent=16, local_layers=1,
+                             local_pad=5)
