@@ -11,6 +11,7 @@ onnxruntime only for commands that render.
 from __future__ import annotations
 
 from enum import Enum
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -25,6 +26,30 @@ app = typer.Typer(
     no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
 )
 console = Console(stderr=True, soft_wrap=True)  # an error stays one line, whatever the width
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("manifold-tiles")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
+def show_version(value: bool) -> None:
+    if value:
+        print(f"manifold {version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def options(
+    version: Annotated[bool, typer.Option("--version", callback=show_version, is_eager=True,
+                                          help="Print manifold's version and exit.")] = False,
+):
+    """Learn a compact code for pixel-art tiles and render them again at any resolution."""
 
 
 def choices(name: str, values: tuple[str, ...]) -> type[Enum]:

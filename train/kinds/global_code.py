@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 from ..config import ModelConfig
 from ..model import ACTIVATION_MODULES, Autoencoder, grid_positions, to_image
-from . import register
+from .registry import register
 
 
 @dataclass(frozen=True)

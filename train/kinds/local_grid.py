@@ -42,7 +42,7 @@ import torch.nn.functional as F
 from ..config import ModelConfig
 from ..model import ACTIVATION_MODULES, Autoencoder, grid_positions, pixel_axis, to_image
 from ..task import draw, premultiply, shrink, unpremultiply
-from . import register
+from .registry import register
 
 EDGE_MODES = {"clamp": "replicate", "wrap": "circular"}  # --edges -> torch's padding mode
 

@@ -29,8 +29,8 @@ import torch
 import torch.nn as nn
 
 from ..model import ACTIVATION_MODULES
-from . import register
 from .local_grid import LocalConfig, LocalGrid
+from .registry import register
 
 NEIGHBOURS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]  # row-major 3x3, centre at index 4
 PRIOR_FLOOR = 1e-3  # the bilinear prior's weight for the neighbours bilinear interpolation does not use
