@@ -34,10 +34,6 @@ from .registry import register
 
 NEIGHBOURS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]  # row-major 3x3, centre at index 4
 PRIOR_FLOOR = 1e-3  # the bilinear prior's weight for the neighbours bilinear interpolation does not use
-# The learned correction to the log-prior is bounded (range * tanh): unbounded, the softmax
-# saturates early (its gradients vanish while the encoder's features grow without limit: measured,
-# features of magnitude 1e4 after 50k inputs) and the model freezes on whichever neighbour it chose.
-LOGIT_RANGE = 8.0
 
 
 @dataclass(frozen=True)
@@ -59,6 +55,11 @@ class MixtureDecoder(nn.Module):
             layers[f"linear_{i}"] = nn.Linear(c.local_latent, c.local_latent)
             layers[f"act_{i}"] = act()
         self.layers = nn.Sequential(layers)
+        # Without a norm here the softmax saturated within 50 steps: the encoder's features grew a
+        # thousandfold (sharper weights lower the L1 loss), the gradients vanished and training froze
+        # on whichever neighbour each point had chosen (measured). Normalised, only the output
+        # layer's weights (decayed by AdamW) can sharpen the weights.
+        self.norm = nn.LayerNorm(c.local_latent)
         self.output = nn.Linear(c.local_latent, len(NEIGHBOURS))
         nn.init.zeros_(self.output.weight)  # start as the prior: bilinear interpolation
         nn.init.zeros_(self.output.bias)
@@ -83,7 +84,7 @@ class MixtureDecoder(nn.Module):
         cell = cell.to(offset.dtype)
         cell = cell.expand(offset.shape[:-1] + (2,)) if cell.dim() == 1 else cell[:, None, :].expand(offset.shape)
         h = self.input_act(own[..., :self.latent] + self.query_in(torch.cat([offset, cell], -1)))
-        logits = LOGIT_RANGE * torch.tanh(self.output(self.layers(h)) / LOGIT_RANGE) + bilinear_prior(offset)
+        logits = self.output(self.norm(self.layers(h))) + bilinear_prior(offset)
         weights = torch.softmax(logits, -1)  # [B, P, 9]
         return (weights[..., None] * colours).sum(-2)
 
