@@ -599,8 +599,9 @@ LORDSAWAR_SKIP = {"fog", "selector", "small_selector", "flags"}  # fog masks, se
 
 
 def lordsawar_archives(root: Path) -> list[Path]:
-    # The big* sets are the others scaled 2x by interpolation (every even pixel is the 40 px
-    # tile's): a machine's upscale, not art, so they are left out.
+    # The big* sets are mostly the 40 px pictures scaled 2x by a machine (pixels doubled, or
+    # interpolated: every even pixel is the 40 px tile's); a few pictures differ. Not drawn at
+    # 80 px, so they are left out.
     base = root / LORDSAWAR
     return [p for kind in ("tilesets/*.lwt", "army/*.lwa", "citysets/*.lwc")
             for p in sorted(base.glob(kind)) if not p.stem.startswith("big")]

@@ -36,12 +36,14 @@ How each set is cut: scripts/tile_games.py, one pair of functions per set. Notes
 - tecnoballz and tecnoballz-hires are the same sprites and map tiles drawn by the game's artists
   at 1x and 2x (the hires sheets are not a filter's upscale): same file names in both folders,
   so each is a real low-res / high-res pair (`pairs` in set.json counts them).
-- lordsawar's big* sets are the 40 px ones scaled 2x by interpolation, so they are left out.
+- lordsawar's big* sets are mostly its 40 px pictures scaled 2x by a machine (pixels doubled or
+  interpolated), so they are left out.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import glob
 import hashlib
 import json
@@ -152,7 +154,8 @@ SETS = {
     "simutrans": SetSpec("simutrans-pak64", "training", games.simutrans, games.simutrans_paths, FILES_ALL,
                          "Artistic-1.0 (debian/copyright, Files: *)", "pixel"),
     "freedink": SetSpec("freedink-data", "training", games.freedink, games.freedink_paths,
-                        (r"Original data pack", r"^Copyright:", r"^License:", r"Permission is granted", r"Covered files"),
+                        (r"Original data pack", r"Justin Martin", r"Seth A\. Robinson", r"provided 'as-is'",
+                         r"Permission is granted", r"The origin of this software", r"Covered files", r"graphics/\*"),
                         "Zlib-style licence of the original data (debian/copyright: Seth A. Robinson; graphics/*)", "smooth"),
     "lgeneral": SetSpec("lgeneral-data", "training", games.lgeneral, games.lgeneral_paths, FILES_ALL,
                         "CC-BY-SA-3.0 (debian/copyright, Files: *)", "pixel"),
@@ -293,6 +296,9 @@ def cut(name: str, dest: Path, tmp: str, debs_dir: str | None, cap: int = CAP) -
 # 190 colours a frame) but hard-edged, and have few actions: two frames of each, up to 128 colours.
 ORIGINALS = {"freeciv": (games.freeciv_originals, 1, CRISP_COLOURS), "angband": (games.angband_originals, 1, CRISP_COLOURS),
              "pingus": (games.pingus_originals, 2, 128)}
+# The originals draw on more of a package than the set of the same name (angband's 32x32 tiles)
+ORIGINALS_LICENCE = {"angband": ("16x16: public-domain (1998 Adam Bolt); 32x32: CC-BY-3 (1999 David Gervais) "
+                                 "(debian/copyright, lib/xtra/graf/16x16.png and 32x32.png)", (r"16x16\.png", r"32x32\.png"))}
 ORIGINALS_PER_SET = 24
 ORIGINAL_SIZES = {(16, 16), (32, 32), (30, 30)}  # freeciv's overhead tileset is drawn at 30 px
 FEWEST_COLOURS = 4  # fewer: a flat shape, nothing to judge
@@ -342,8 +348,11 @@ def cut_originals(name: str, dest: Path, tmp: str, debs_dir: str | None) -> int:
     out = dest / f"{name}-originals"
     write_tiles(out, chosen)
     role = "held-out crisp originals for blind judging (never train on them)"
+    licence, quote = ORIGINALS_LICENCE.get(name, (spec.licence, spec.quote))
+    spec = dataclasses.replace(spec, licence=licence, quote=quote)
     info = describe(f"{name}-originals", spec, version, [t for _, t in chosen], role)
     info["classes"] = {k: sum(1 for _, t in chosen if original_class(t, most_colours) == k) for k in ("sprite", "texture")}
+    text, owner = copyright_text(root, spec.package, tmp, debs_dir)
     (out / "set.json").write_text(json.dumps(info, indent=1) + "\n")
     (out / "SOURCE.txt").write_text(
         f"Set: {name}-originals ({role})\n"
@@ -352,7 +361,8 @@ def cut_originals(name: str, dest: Path, tmp: str, debs_dir: str | None) -> int:
         f"{info['classes']['sprite']} sprites with transparency, {info['classes']['texture']} opaque textures. "
         f"Crisp: alpha only 0 or 255, {FEWEST_COLOURS}..{most_colours} colours; of one sprite (animation) "
         f"at most {per_family} frame(s); spread evenly over the game's sheets.\n"
-        f"Licence: {spec.licence}\n")
+        f"Licence: {spec.licence}\n\n"
+        f"From /usr/share/doc/{owner}/copyright:\n\n{stanzas(text, *spec.quote)}\n")
     return len(chosen)
 
 

@@ -144,12 +144,14 @@ def test_cut_originals_writes_the_chosen_tiles(tmp_path, monkeypatch):
     items = [(f"f{i}", f"w{i:02d}", sprite(16, 8, cover=0.5 if i % 2 else 1.0, seed=i)) for i in range(40)]
     monkeypatch.setitem(tile_sets.ORIGINALS, "freeciv", (lambda r: iter(items), 1, 64))
     monkeypatch.setattr(tile_sets, "unpack", lambda package, tmp, debs: (root, "3.0"))
+    monkeypatch.setattr(tile_sets, "copyright_text", lambda *a: ("Files: *\nLicense: GPL-2+\n", "freeciv-data"))
     dest = tmp_path / "sets"
     assert tile_sets.cut_originals("freeciv", dest, str(tmp_path), None) == tile_sets.ORIGINALS_PER_SET
     info = json.loads((dest / "freeciv-originals/set.json").read_text())
     assert info["classes"] == {"sprite": 12, "texture": 12}
     assert "never train" in info["role"]
     assert len(list((dest / "freeciv-originals").glob("*.png"))) == 24
+    assert "License: GPL-2+" in (dest / "freeciv-originals/SOURCE.txt").read_text()
 
 
 REAL = Path(__file__).resolve().parents[2] / "data/sets/sets.json"
