@@ -1,12 +1,18 @@
 """scripts/game_formats.py on small hand-made files whose decoding the formats fix."""
 
 import struct
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from game_formats import (SIMUTRANS_SPECIAL, berusky_frames, dink_sequences, fastfile, lgeneral_icons, lua_flat,
-                          lua_number, lua_tables, pak_image, pak_nodes)
+# The scripts run as files (python scripts/tile_sets.py), not as an installed package
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+
+from game_formats import (  # noqa: E402
+    SIMUTRANS_SPECIAL, berusky_frames, dink_sequences, fastfile, lgeneral_icons, lua_flat,
+    lua_number, lua_tables, pak_image, pak_nodes)
 
 
 def node(kind: bytes, payload: bytes, children: list[bytes] = ()) -> bytes:

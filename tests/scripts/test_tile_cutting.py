@@ -1,9 +1,15 @@
 """scripts/tile_cutting.py: grids, packed sprites, colour keys and the measures of a set."""
 
+import sys
+from pathlib import Path
 import numpy as np
 
-from tile_cutting import (border_key, colour_count, colour_key, components, grid_cells, hard_alpha, opaque,
-                          sprite_boxes, summary)
+# The scripts run as files (python scripts/tile_sets.py), not as an installed package
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+
+from tile_cutting import (  # noqa: E402
+    border_key, colour_count, colour_key, components, grid_cells, hard_alpha, opaque,
+    sprite_boxes, summary)
 
 
 def rgba(h, w, colour=(0, 0, 0), alpha=255):

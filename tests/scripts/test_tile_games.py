@@ -2,6 +2,7 @@
 
 import io
 import struct
+import sys
 import tarfile
 import zipfile
 from pathlib import Path
@@ -10,7 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import tile_games as games
+# The scripts run as files (python scripts/tile_sets.py), not as an installed package
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+
+import tile_games as games  # noqa: E402
 
 
 def solid(h, w, colour, alpha=255):

@@ -2,14 +2,19 @@
 made-up package (no download: unpacking and the copyright file are stood in for)."""
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-import tile_sets
-from tile_sets import (SETS, SetSpec, choose_originals, distinct, original_class, pick, share_cap, size_kinds,
-                       write_index)
+# The scripts run as files (python scripts/tile_sets.py), not as an installed package
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+
+import tile_sets  # noqa: E402
+from tile_sets import (  # noqa: E402
+    SETS, SetSpec, choose_originals, distinct, original_class, pick, share_cap, size_kinds,
+    write_index)
 
 
 def solid(h, w, colour, alpha=255):
