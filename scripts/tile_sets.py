@@ -29,8 +29,8 @@ Sets, as cut from Debian 12 (bookworm) packages (MODEL.md "Training data" has ev
       lgeneral, tecnoballz, tecnoballz-hires, lbreakout, lordsawar, boswars, berusky, blobwars,
       hedgewars
   held out (never train on them): freeciv, pingus, angband; and with --originals the crisp
-  originals freeciv-originals, angband-originals, pingus-originals (24 tiles each, 16, 30 and
-  32 px, half sprites with transparency and half opaque textures where the game has both)
+  originals freeciv-originals, angband-originals, pingus-originals (24 tiles each; 16, 30 and
+  32 px; sprites with transparency and, from freeciv and angband, opaque textures)
 
 How each set is cut: scripts/tile_games.py, one pair of functions per set. Notes:
 - tecnoballz and tecnoballz-hires are the same sprites and map tiles drawn by the game's artists
