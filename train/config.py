@@ -17,7 +17,7 @@ from typing import ClassVar
 ACTIVATIONS = ("gelu", "relu", "silu")
 COORDINATES = ("center", "corner")  # pixel centres, or the seed's corner-aligned grid (model.py says why)
 TRAIN_PRECISIONS = ("auto", "fp32", "bf16")
-DEGRADATIONS = ("box", "nearest", "bicubic")  # how the upscaling task shrinks a tile (manifold_train.task)
+DEGRADATIONS = ("box", "nearest", "bicubic", "majority")  # how the upscaling task shrinks a tile (manifold_train.task)
 PHASES = ("center", "random")  # where nearest shrinking samples each footprint
 
 
@@ -65,7 +65,7 @@ class TaskConfig:
     round_trip: float = 0.2  # share of batches at scale 1 (the input given back at its own size)
     scale_two: float = 0.4  # share at exactly 2x; the rest at a scale drawn from 1 to max_scale (fractional too)
     max_scale: float = 4.0
-    degradations: tuple[str, ...] = DEGRADATIONS  # one drawn per batch
+    degradations: tuple[str, ...] = ("box", "nearest", "bicubic")  # one drawn per batch (DEGRADATIONS)
     # nearest shrinking: "center" takes the pixel at each footprint's centre (as Pillow's NEAREST);
     # "random" a random offset inside the footprint per batch and axis (real low-resolution art has no phase)
     phase: str = "center"

@@ -44,10 +44,16 @@ def nearest_indices(source: int, size: int, phase: float, device=None) -> torch.
 def shrink(x: torch.Tensor, size: int, degradation: str, phase: tuple[float, float] = CENTER) -> torch.Tensor:
     """[B, C, S, S] in [0, 1], RGBA premultiplied -> [B, C, size, size], as `manifold eval` shrinks
     tiles: box: area average (the blurred case); nearest: one pixel of each footprint, at `phase`
-    (x, y) inside it (the crisp, aliased case); bicubic: antialiased bicubic; none: unchanged."""
+    (x, y) inside it (the crisp, aliased case); bicubic: antialiased bicubic; majority: the pixel
+    of each footprint closest to its average (crisp, and no phase: how art drawn at the small size
+    covers a shape; where size does not divide S, nearest at `phase`); none: unchanged."""
     S = x.shape[-1]
     if degradation == "none" or size == S:
         return x
+    if degradation == "majority":
+        if S % size or x.shape[-2] % size:
+            return shrink(x, size, "nearest", phase)
+        return majority(x, S // size)
     if degradation == "nearest":
         rows = nearest_indices(x.shape[-2], size, phase[1], x.device)
         cols = nearest_indices(S, size, phase[0], x.device)
@@ -57,6 +63,18 @@ def shrink(x: torch.Tensor, size: int, degradation: str, phase: tuple[float, flo
     if degradation == "bicubic":
         return F.interpolate(x, size=(size, size), mode="bicubic", antialias=True, align_corners=False).clamp(0, 1)
     raise ValueError(f"degradation must be one of {DEGRADATIONS} or 'none', got {degradation!r}")
+
+
+def majority(x: torch.Tensor, factor: int) -> torch.Tensor:
+    """Each factor x factor footprint -> the one of its pixels closest to the footprint's average
+    colour (premultiplied RGBA): a crisp shrink that keeps the colour covering most of it."""
+    B, C, H, W = x.shape
+    blocks = x.reshape(B, C, H // factor, factor, W // factor, factor).permute(0, 2, 4, 1, 3, 5)
+    blocks = blocks.reshape(B, H // factor, W // factor, C, factor * factor)
+    mean = blocks.mean(-1, keepdim=True)
+    pick = ((blocks - mean) ** 2).sum(-2).argmin(-1)  # [B, h, w]
+    chosen = blocks.gather(-1, pick[..., None, None].expand(B, H // factor, W // factor, C, 1))[..., 0]
+    return chosen.permute(0, 3, 1, 2)
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,9 @@ def train(
     phase: Annotated[Optional[Phase], typer.Option(help="Upscaling kinds: where nearest shrinking samples each "
                                                       "footprint: center, or random per batch (default: the "
                                                       "preset's task).")] = None,
+    degrade: Annotated[Optional[str], typer.Option(help="Upscaling kinds: how the task shrinks tiles, comma-"
+                                                        "separated, one drawn per batch: box, nearest, bicubic, "
+                                                        "majority (default: box,nearest,bicubic).")] = None,
     resume: Annotated[bool, typer.Option(help="Continue the run in --out from its last checkpoint.")] = False,
     overwrite: Annotated[bool, typer.Option(help="Start a new run in an --out that holds one (its files are "
                                                  "replaced).")] = False,
@@ -61,7 +64,11 @@ def train(
     except (KeyError, ValueError) as exc:
         fail(str(exc.args[0]), 2)
     settings = {k: v.value if isinstance(v, Enum) else v for k, v in settings.items()}
-    task = TaskConfig(phase=Phase(phase).value) if phase else TaskConfig()
+    task = TaskConfig()
+    if phase:
+        task = dataclasses.replace(task, phase=Phase(phase).value)
+    if degrade:
+        task = dataclasses.replace(task, degradations=tuple(d.strip() for d in degrade.split(",") if d.strip()))
     cfg = TrainConfig(data=[str(d) for d in data], out=str(out), model=model_config, task=task, preset=preset,
                       **settings)
     try:

@@ -77,3 +77,16 @@ def test_task_config_problems_are_named():
     assert any("phase" in p for p in TaskConfig(phase="left").problems())
     assert any("degradations" in p for p in TaskConfig(degradations=("blur",)).problems())
     assert any("round_trip" in p for p in TaskConfig(round_trip=0.7, scale_two=0.5).problems())
+
+
+def test_majority_keeps_the_colour_that_covers_most_of_each_footprint():
+    x = torch.zeros(1, 1, 4, 4)
+    x[0, 0, :3, :3] = 1.0  # a 3x3 white square in the top-left corner of a black 4x4 tile
+    torch.testing.assert_close(shrink(x, 2, "majority")[0, 0], torch.tensor([[1.0, 1.0], [1.0, 0.0]]))
+    rgba = torch.rand(2, 4, 12, 12)
+    out = shrink(rgba, 4, "majority")  # every output pixel is one of its footprint's pixels, all channels
+    for i in range(4):
+        for j in range(4):
+            block = rgba[:, :, 3 * i:3 * i + 3, 3 * j:3 * j + 3].flatten(2)
+            assert all(any(torch.equal(out[b, :, i, j], block[b, :, k]) for k in range(9)) for b in range(2))
+    assert shrink(rgba, 5, "majority").shape == (2, 4, 5, 5)  # 12 / 5 is no whole factor: nearest
