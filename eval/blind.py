@@ -22,7 +22,7 @@ from typing import Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
-from manifold_core.errors import UsageError
+from manifold_core.errors import UsageError, UserError
 
 from .scalers import Method, clean
 from .sheet import INK, font, on_checker, text_width
@@ -45,13 +45,19 @@ def upscale_all(method: Method, tiles: list[np.ndarray], scale: int) -> list[np.
     for i, t in enumerate(tiles):
         groups.setdefault(t.shape[:2], []).append(i)
     out: list[np.ndarray | None] = [None] * len(tiles)
-    method.prepare(scale)
-    for (h, w), ids in groups.items():
-        result = method.upscale(np.stack([tiles[i] for i in ids]), h * scale, w * scale)
-        if result.shape != (len(ids), h * scale, w * scale, 4):
-            raise RuntimeError(f"{method.name} returned {result.shape}, not {(len(ids), h * scale, w * scale, 4)}")
-        for i, o in zip(ids, result):
-            out[i] = clean(o)
+    try:
+        method.prepare(scale)
+        for (h, w), ids in groups.items():
+            result = method.upscale(np.stack([tiles[i] for i in ids]), h * scale, w * scale)
+            if result.shape != (len(ids), h * scale, w * scale, 4):
+                raise RuntimeError(f"returned {result.shape}, not {(len(ids), h * scale, w * scale, 4)}")
+            for i, o in zip(ids, result):
+                out[i] = clean(o)
+    except UserError:
+        raise  # a model that cannot run: its own status
+    except Exception as exc:  # noqa: BLE001 - a broken tool: one error line, not a traceback
+        raise UserError(f"{method.name} failed at {scale}x: {type(exc).__name__}: "
+                        f"{str(exc).splitlines()[0][:160] if str(exc) else ''}") from None
     return out
 
 

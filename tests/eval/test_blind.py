@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from manifold_core.errors import UsageError
+from manifold_core.errors import UsageError, UserError
 from manifold_core.synthetic import make_tiles
 from manifold_eval.blind import CHECKER, blind_sheets, zoom_for
-from manifold_eval.scalers import make_methods
+from manifold_eval.scalers import Method, make_methods
 from manifold_eval.sheet import on_checker
 
 TILES = list(make_tiles(10, 8, seed=4, transparent_share=0.5))
@@ -56,3 +56,14 @@ def test_pairs_that_cannot_work_are_refused():
             blind_sheets(NAMES, TILES, [m for n in names for m in make_methods([n])], scales)
     with pytest.raises(UsageError, match="fully transparent"):
         blind_sheets(["e"], [np.zeros((8, 8, 4), np.uint8)], make_methods(["nearest", "mmpx"]), (2,))
+
+
+def test_a_tool_that_breaks_is_one_user_error():
+    class Broken(Method):
+        name, label = "broken", "broken"
+
+        def upscale(self, tiles, height, width):
+            raise OSError("disk on fire")
+
+    with pytest.raises(UserError, match="broken failed at 2x: OSError: disk on fire"):
+        blind_sheets(NAMES, TILES, make_methods(["nearest"]) + [Broken()], (2,))
