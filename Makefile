@@ -46,7 +46,7 @@ EVAL_SETS ?= freeciv angband pingus
 eval: $(VENV)/.dev
 	$(BIN)/python scripts/tile_sets.py data/sets $(addprefix --only ,$(EVAL_SETS))
 	for set in $(EVAL_SETS); do \
-	    $(BIN)/manifold eval data/sets/$$set --model default --model seed --sheet docs/eval-$$set.png $(EVAL_ARGS) || exit 1; \
+	    $(BIN)/manifold eval data/sets/$$set --model default --model seed --scale 2 --sheet docs/eval-$$set.png $(EVAL_ARGS) || exit 1; \
 	done
 
 # The Aseprite extension as one file (a zip): double-click it, or Edit > Preferences > Extensions.

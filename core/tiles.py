@@ -71,10 +71,24 @@ def read_rgba(path: str | Path) -> np.ndarray:
 
 def find_images(folder: str | Path) -> list[Path]:
     """Image files under `folder`, recursively, in a stable order; our own temporaries (an
-    interrupted run's leftovers, see manifold_core.files) are never picked up."""
+    interrupted run's leftovers, see manifold_core.files) are never picked up, and symlinked
+    folders are not entered (no loops). The walk keeps its own stack: Path.rglob and os.walk
+    recurse, and a folder nested 1,100 deep raised RecursionError."""
     folder = Path(folder)
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
-                  and not any(is_temporary(part) for part in p.relative_to(folder).parts))
+    found, pending = [], [folder]
+    while pending:
+        try:
+            entries = list(os.scandir(pending.pop()))
+        except OSError:
+            continue  # unreadable or vanished meanwhile: its files cannot be read either
+        for entry in entries:
+            if is_temporary(entry.name):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                pending.append(Path(entry.path))
+            elif Path(entry.name).suffix.lower() in IMAGE_SUFFIXES and entry.is_file():
+                found.append(Path(entry.path))
+    return sorted(found)
 
 
 # ---------------------------------------------------------------- sheets
@@ -183,6 +197,13 @@ def channels_to_rgba(images: np.ndarray, alpha: np.ndarray | None = None) -> np.
     rgb = np.repeat(images, 3, axis=-1) if c == 1 else images
     a = alpha[..., None] if alpha is not None else np.full((n, h, w, 1), 255, np.uint8)
     return np.concatenate([rgb, a], axis=-1)
+
+
+def checkerboard(height: int, width: int, cell: int = 4) -> np.ndarray:
+    """A light/dark grey checkerboard [height, width, 3] in [0, 1], the usual backdrop for transparency."""
+    yy, xx = np.mgrid[:height, :width]
+    board = ((yy // cell + xx // cell) % 2).astype(np.float32)
+    return np.repeat((0.75 + 0.15 * board)[..., None], 3, axis=-1)
 
 
 def write_png(path: str | Path, rgba: np.ndarray) -> None:

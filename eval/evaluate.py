@@ -3,12 +3,19 @@
 Data flow: tiles -> eval: degrade -> **scalers -> metrics** -> report, sheet.
 
     result = evaluate(tiles, make_methods(), scale=2, degradations=("box", "nearest"))
-    for row in result.rows: row.degradation, row.method, row.psnr, row.ssim, row.alpha_psnr, row.tiles_per_s
+    for row in result.rows: row.degradation, row.method, row.psnr, row.psnr_min, row.psnr_max, row.tiles_per_s
+
+Nearest shrinking is done at every sampling phase (degrade.phases: all s x s offsets of an
+integer scale, a seeded spread for a fractional one) and each method brings back every phase:
+a row's PSNR, SSIM and alpha PSNR are pooled over all phases, `psnr_min`/`psnr_max` give the
+spread of the per-phase PSNRs (a method that leans on one phase shows a wide one). Box has one.
 
 Tiles are [H, W, 4] uint8 RGBA of any sizes (grouped by size for the methods that batch).
 Fully transparent tiles, and tiles too small to shrink to at least 2x2 pixels, are left out
-(`result.left_out` counts them). tiles/s is the wall time of the method's upscale calls only:
-loading a model or a library (`prepare`) is not counted.
+(`result.left_out` counts them). tiles/s is the wall time of the method's upscale calls only
+(every phase's tiles counted): loading a model or a library (`prepare`) is not counted.
+A method that is not installed, cannot do the scale or fails is a note in its row; a model the
+user named that cannot load or breaks (a UserError such as ModelError) stops the evaluation.
 """
 
 from __future__ import annotations
@@ -19,11 +26,17 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .degrade import DEGRADATIONS, degrade, low_size, reference
+from manifold_core.errors import UserError
+
+from .degrade import DEGRADATIONS, FRACTIONAL_PHASES, PHASE_SEED, Phase, degrade, low_size, phases, reference
 from .metrics import Score
 from .scalers import Method, clean
 
 SAMPLES = 6  # tiles kept for the contact sheet
+
+
+def rounded(value, digits: int):
+    return None if value is None or value != value else round(value, digits)
 
 
 @dataclass
@@ -31,18 +44,21 @@ class Row:
     degradation: str
     method: str  # the method's name (JSON key, --methods)
     label: str  # its column title at this scale, e.g. Scale2x
-    psnr: float | None = None
+    psnr: float | None = None  # pooled over every tile and phase
     ssim: float | None = None
     alpha_psnr: float | None = None  # None: no tile has transparency, or the method did not run
+    psnr_min: float | None = None  # the lowest and highest PSNR of one phase (nearest; box: the same)
+    psnr_max: float | None = None
+    phases: int = 1
     tiles_per_s: float | None = None
     seconds: float | None = None
-    note: str | None = None  # why there are no scores: not installed, integer scales only, failed
+    note: str | None = None  # why there are no scores: not installed, cannot do this scale, failed
 
     def as_dict(self) -> dict:
-        rnd = lambda v, n: None if v is None or v != v else round(v, n)
         return {"degradation": self.degradation, "method": self.method, "label": self.label,
-                "psnr": rnd(self.psnr, 3), "ssim": rnd(self.ssim, 4), "alpha_psnr": rnd(self.alpha_psnr, 3),
-                "tiles_per_s": rnd(self.tiles_per_s, 1), "seconds": rnd(self.seconds, 3), "note": self.note}
+                "psnr": rounded(self.psnr, 3), "ssim": rounded(self.ssim, 4), "alpha_psnr": rounded(self.alpha_psnr, 3),
+                "psnr_min": rounded(self.psnr_min, 3), "psnr_max": rounded(self.psnr_max, 3), "phases": self.phases,
+                "tiles_per_s": rounded(self.tiles_per_s, 1), "seconds": rounded(self.seconds, 3), "note": self.note}
 
 
 @dataclass
@@ -54,8 +70,9 @@ class EvalResult:
     tiles: int  # tiles scored
     alpha_tiles: int  # of those, tiles with any transparency
     left_out: int  # fully transparent or too small for the scale
+    phases: dict[str, list[Phase]] = field(default_factory=dict)  # per degradation, the sampling phases
     # For the contact sheet: a few originals (as compared), and per degradation the shrunk
-    # inputs and each method's results (None where it did not run).
+    # inputs and each method's results (None where it did not run), at the first phase.
     sample_references: list[np.ndarray] = field(default_factory=list)
     sample_inputs: dict[str, list[np.ndarray]] = field(default_factory=dict)
     sample_outputs: dict[str, dict[str, list[np.ndarray] | None]] = field(default_factory=dict)
@@ -66,6 +83,7 @@ class EvalResult:
     def as_dict(self) -> dict:
         return {"scale": self.scale, "degradations": self.degradations, "tiles": self.tiles,
                 "alpha_tiles": self.alpha_tiles, "left_out": self.left_out,
+                "phases": {d: len(p) for d, p in self.phases.items()},
                 "methods": [m.name for m in self.methods], "results": [r.as_dict() for r in self.rows]}
 
 
@@ -74,10 +92,17 @@ def usable(tile: np.ndarray, scale: float) -> bool:
     return min(h, w) >= 2 and (tile[..., 3] > 0).any()
 
 
+def degradation_phases(degradation: str, scale: float, count: int, seed: int) -> list[Phase]:
+    """The phases a degradation is done at: nearest's every phase, box's one (no phase: the centre)."""
+    return phases(scale, count, seed) if degradation == "nearest" else [(0.5, 0.5)]
+
+
 def evaluate(tiles: Sequence[np.ndarray], methods: Sequence[Method], scale: float = 2,
              degradations: Sequence[str] = DEGRADATIONS, samples: int = SAMPLES,
-             log: Callable[[str], None] = lambda s: None) -> EvalResult:
-    """Score every method on every degradation of `tiles` at `scale` (see the module docstring)."""
+             log: Callable[[str], None] = lambda s: None, phase_count: int = FRACTIONAL_PHASES,
+             phase_seed: int = PHASE_SEED) -> EvalResult:
+    """Score every method on every degradation of `tiles` at `scale` (see the module docstring);
+    `phase_count` and `phase_seed` choose the phases of a fractional scale."""
     if not scale >= 1:
         raise ValueError(f"scale must be at least 1, got {scale}")
     for d in degradations:
@@ -92,39 +117,59 @@ def evaluate(tiles: Sequence[np.ndarray], methods: Sequence[Method], scale: floa
         if refs else []
     result = EvalResult(scale, list(degradations), list(methods), [], len(refs),
                         sum(bool((r[..., 3] < 255).any()) for r in refs), len(tiles) - len(kept),
+                        {d: degradation_phases(d, scale, phase_count, phase_seed) for d in degradations},
                         [refs[i] for i in sample_ids])
     if not refs:
         return result
     for degradation in degradations:
-        lows = [degrade(t, scale, degradation) for t in kept]
-        result.sample_inputs[degradation] = [lows[i] for i in sample_ids]
+        phase_list = result.phases[degradation]
+        lows = [[degrade(t, scale, degradation, phase) for t in kept] for phase in phase_list]
+        result.sample_inputs[degradation] = [lows[0][i] for i in sample_ids]
         result.sample_outputs[degradation] = {}
         for method in methods:
-            row = Row(degradation, method.name, method.title(scale))
+            row = Row(degradation, method.name, method.title(scale), phases=len(phase_list))
             result.rows.append(row)
             result.sample_outputs[degradation][method.name] = None
-            row.note = method.missing() or (None if method.supports(scale) else
-                                            f"does {min(method.scales)}x to {max(method.scales)}x only")
+            row.note = method.missing() or method.unsupported(scale)
             if row.note:
                 continue
-            log(f"{degradation}: {method.title(scale)}")
+            log(f"{scale:g}x, {degradation}" + (f" ({len(phase_list)} phases)" if len(phase_list) > 1 else "")
+                + f": {method.title(scale)}")
             try:
-                method.prepare(scale)
-                score, outputs, seconds = Score(), {}, 0.0
-                for (h, w), ids in groups.items():
-                    batch = np.stack([lows[i] for i in ids])
-                    start = time.perf_counter()
-                    out = method.upscale(batch, h, w)
-                    seconds += time.perf_counter() - start
-                    if out.shape != (len(ids), h, w, 4) or out.dtype != np.uint8:
-                        raise RuntimeError(f"returned {out.shape} {out.dtype}, not {(len(ids), h, w, 4)} uint8")
-                    score.add(np.stack([refs[i] for i in ids]), out)
-                    outputs.update((i, o) for i, o in zip(ids, out) if i in sample_ids)
+                scores, outputs, seconds = run_method(method, scale, lows, refs, groups, sample_ids)
+            except UserError:
+                raise  # a model the user named that cannot run: the command's error, not a note
             except Exception as exc:  # noqa: BLE001 - one broken tool is a note in the table, not a crash
                 row.note = f"failed: {type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
                 continue
-            row.psnr, row.ssim, row.alpha_psnr = score.psnr, score.ssim, score.alpha_psnr
+            pooled = Score.pooled(scores)
+            row.psnr, row.ssim, row.alpha_psnr = pooled.psnr, pooled.ssim, pooled.alpha_psnr
+            row.psnr_min, row.psnr_max = min(s.psnr for s in scores), max(s.psnr for s in scores)
             row.seconds = seconds
-            row.tiles_per_s = len(refs) / seconds if seconds > 0 else float("inf")
+            done = len(refs) * len(phase_list)
+            row.tiles_per_s = done / seconds if seconds > 0 else float("inf")
             result.sample_outputs[degradation][method.name] = [outputs[i] for i in sample_ids]
     return result
+
+
+def run_method(method: Method, scale: float, lows: list[list[np.ndarray]], refs: list[np.ndarray],
+               groups: dict[tuple[int, int], list[int]], sample_ids: list[int]
+               ) -> tuple[list[Score], dict[int, np.ndarray], float]:
+    """Bring back every phase's shrunk tiles with `method`: (a Score per phase, the first phase's
+    outputs of the sample tiles, seconds spent in upscale)."""
+    method.prepare(scale)
+    scores, outputs, seconds = [], {}, 0.0
+    for k, phase_lows in enumerate(lows):
+        score = Score()
+        for (h, w), ids in groups.items():
+            batch = np.stack([phase_lows[i] for i in ids])
+            start = time.perf_counter()
+            out = method.upscale(batch, h, w)
+            seconds += time.perf_counter() - start
+            if out.shape != (len(ids), h, w, 4) or out.dtype != np.uint8:
+                raise RuntimeError(f"returned {out.shape} {out.dtype}, not {(len(ids), h, w, 4)} uint8")
+            score.add(np.stack([refs[i] for i in ids]), out)
+            if k == 0:
+                outputs.update((i, o) for i, o in zip(ids, out) if i in sample_ids)
+        scores.append(score)
+    return scores, outputs, seconds

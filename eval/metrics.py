@@ -1,4 +1,5 @@
-"""PSNR and SSIM of upscaled tiles against the originals.
+"""PSNR and SSIM of upscaled tiles against the originals; consistency, palette fidelity and
+alpha hardness of upscaled crisp originals (which have no ground truth).
 
 Data flow: tiles -> degrade -> scalers -> **metrics** -> report.
 
@@ -11,19 +12,31 @@ PSNR is pooled over a set: 10 log10(255^2 / mean squared error over every pixel 
 tile), so one exact tile does not make the mean infinite; an exact set scores PSNR_CAP.
 SSIM is scikit-image's (uniform 7x7 window, or the largest odd window that fits a smaller
 tile, at least 3), the mean over tiles and channels.
+
+Originals (`OriginalsScore`, for tiles upscaled by s with no ground truth):
+- consistency: the output shrunk back by box over each source pixel's footprint (degrade.shrink_to),
+  against the source: PSNR of the premultiplied colour, pooled. Added outlines, swelling, shifts
+  and colour drift lower it; nearest scores exact.
+- palette fidelity: the share of output pixels within PALETTE_TOLERANCE levels, in every RGBA
+  channel (Chebyshev distance on straight RGBA; fully transparent pixels are all (0, 0, 0, 0)),
+  of some colour of their own source tile.
+- alpha hardness: over the sources with transparency whose alpha is only 0 or 255, the share of
+  output pixels whose alpha is 0 or 255.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .degrade import shrink_to, straight_to_premultiplied
+
 PSNR_CAP = 100.0  # dB: what an exact result scores (JSON has no infinity)
+PALETTE_TOLERANCE = 8  # levels of 255, per channel: within this of a source colour is "in the palette"
 
 
 def colour(tile: np.ndarray) -> np.ndarray:
     """[..., 4] uint8 RGBA -> [..., 3] float64 premultiplied colour in 0..255."""
-    t = tile.astype(np.float64)
-    return t[..., :3] * t[..., 3:] / 255.0
+    return straight_to_premultiplied(tile)[..., :3]
 
 
 def psnr_from_mse(mse: float) -> float:
@@ -93,3 +106,73 @@ class Score:
     @property
     def ssim(self) -> float:
         return self.ssim_sum / self.ssim_tiles if self.ssim_tiles else float("nan")
+
+    @classmethod
+    def pooled(cls, scores: list["Score"]) -> "Score":
+        """One Score over every pixel of several (the phases of one method): the sums added up."""
+        total = cls()
+        for s in scores:
+            total.sq, total.count = total.sq + s.sq, total.count + s.count
+            total.alpha_sq, total.alpha_count = total.alpha_sq + s.alpha_sq, total.alpha_count + s.alpha_count
+            total.ssim_sum, total.ssim_tiles = total.ssim_sum + s.ssim_sum, total.ssim_tiles + s.ssim_tiles
+        return total
+
+
+# ---------------------------------------------------------------- originals (no ground truth)
+def has_hard_alpha(tile: np.ndarray) -> bool:
+    """Some transparency, and every alpha value 0 or 255 (a sprite cut out with hard edges)."""
+    alpha = tile[..., 3]
+    return bool((alpha < 255).any() and np.isin(alpha, (0, 255)).all())
+
+
+def palette_hits(source: np.ndarray, output: np.ndarray, tolerance: int = PALETTE_TOLERANCE) -> int:
+    """How many pixels of `output` lie within `tolerance` (every RGBA channel) of a colour of `source`;
+    both [H, W, 4] uint8, fully transparent pixels counted as (0, 0, 0, 0)."""
+    from scipy.spatial import cKDTree
+
+    def colours(tile):  # the distinct colours (as [K, 4] floats) and how often each occurs
+        t = np.array(tile, dtype=np.uint8).reshape(-1, 4)
+        t[t[:, 3] == 0] = 0
+        values, counts = np.unique(t.view("<u4")[:, 0], return_counts=True)  # one 32-bit value a pixel: fast
+        return values[:, None].view(np.uint8).astype(np.float64), counts
+
+    palette, _ = colours(source)
+    seen, counts = colours(output)
+    distance, _ = cKDTree(palette).query(seen, k=1, p=np.inf, distance_upper_bound=tolerance + 0.5)
+    return int(counts[np.isfinite(distance)].sum())
+
+
+class OriginalsScore:
+    """Running totals for one method on crisp originals: consistency, palette fidelity, alpha hardness."""
+
+    def __init__(self):
+        self.sq, self.count = 0.0, 0
+        self.hits, self.pixels = 0, 0
+        self.hard, self.alpha_pixels, self.alpha_tiles = 0, 0, 0
+
+    def add(self, sources: np.ndarray, outputs: np.ndarray) -> None:
+        """Same-size sources [N, h, w, 4] and their upscaled outputs [N, H, W, 4], uint8."""
+        h, w = sources.shape[1:3]
+        back = np.stack([shrink_to(o, h, w) for o in outputs])
+        diff = colour(sources) - colour(back)
+        self.sq += float(np.sum(diff * diff))
+        self.count += diff.size
+        for source, output in zip(sources, outputs):
+            self.hits += palette_hits(source, output)
+            self.pixels += output.shape[0] * output.shape[1]
+            if has_hard_alpha(source):
+                self.hard += int(np.isin(output[..., 3], (0, 255)).sum())
+                self.alpha_pixels += output.shape[0] * output.shape[1]
+                self.alpha_tiles += 1
+
+    @property
+    def consistency(self) -> float:
+        return psnr_from_mse(self.sq / self.count) if self.count else float("nan")
+
+    @property
+    def palette(self) -> float:
+        return self.hits / self.pixels if self.pixels else float("nan")
+
+    @property
+    def alpha_hardness(self) -> float | None:
+        return self.hard / self.alpha_pixels if self.alpha_pixels else None

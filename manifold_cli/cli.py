@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from .app import app, print_error
 
-from .commands import info, train, export, upscale, eval, bench  # noqa: F401  # isort: skip  (the order of `manifold --help`)
+from .commands import info, train, export, upscale, eval, blind, bench  # noqa: F401  # isort: skip  (the order of `manifold --help`)
 
 __all__ = ["app", "main"]
 

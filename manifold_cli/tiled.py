@@ -81,6 +81,7 @@ class TiledPlan:
     sheets: list[SheetJob] = field(default_factory=list)
     images: list[ImageJob] = field(default_factory=list)
     documents: list[tuple[ET.Element, Path]] = field(default_factory=list)
+    inputs: set[Path] = field(default_factory=set)  # every file it read, resolved (never an output)
 
     @property
     def tiles(self) -> int:
@@ -454,6 +455,7 @@ def plan_tiled(source: Path, out: Path | None, height: int, width: int, allow_ou
 
 
 def check_plan(planner: Planner) -> TiledPlan:
+    planner.plan.inputs = set(planner.inputs)
     for path in planner.plan.files:
         if path.resolve() in planner.inputs:
             raise UsageError(f"{shown(path)} is an input; inputs are never overwritten, choose another -o")

@@ -1,78 +1,110 @@
 """MODEL.md's quality tables, measured: `manifold eval` on the held-out tile sets, as Markdown.
 
-    python scripts/eval_tables.py            # needs `make dev` and data/sets (scripts/tile_sets.py)
+    python scripts/eval_tables.py                 # needs `make dev` and data/sets (scripts/tile_sets.py)
+    python scripts/eval_tables.py --from data/eval-json   # print again from a run's saved JSON
 
-1. 2x from box- and from nearest-shrunk tiles, every method, per held-out set (freeciv, angband,
-   pingus), with each target's margin: the default model against the best classic method
-   (bicubic, Lanczos, Scale2x, hqx, xBRZ) and against Real-ESRGAN.
-2. Every scale from 1 to 4, fractional ones included, on freeciv: the default model against
-   bicubic (and the round trip at scale 1: regenerating a tile at its own size).
-Prints Markdown; the figures are one run's (tiles/s are taken side by side in that run).
+Per held-out set (freeciv, angband, pingus; other games, never trained on), every method:
+1. 2x from box-shrunk tiles (box has no sampling phase);
+2. 2x, 3x and 4x from nearest-shrunk tiles, pooled over every sampling phase (s x s of them),
+   with the default model's per-phase spread: a model that leans on one phase shows a wide one;
+3. the originals mode at 2x and 4x (the tiles as they are, no ground truth): consistency (dB),
+   palette fidelity and alpha hardness.
+Each table gives the default model's margin over the best classic method (bicubic, Lanczos,
+ScaleNx, hqx, xBRZ, MMPX). The JSON of every run is saved (--save, default data/eval-json), so
+the tables can be printed again without rerunning. Figures are one run's.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 SETS = ("freeciv", "angband", "pingus")
-CLASSIC = ("bicubic", "lanczos", "scalenx", "hqx", "xbrz")
-SCALES = (1, 1.5, 2, 2.5, 3, 4)
+METHODS = ("nearest", "bicubic", "lanczos", "scalenx", "hqx", "xbrz", "mmpx", "realesrgan", "manifold",
+           "manifold:default+pixel")
+CLASSIC = ("bicubic", "lanczos", "scalenx", "hqx", "xbrz", "mmpx")
+HEADS = {"nearest": "nearest", "bicubic": "bicubic", "lanczos": "Lanczos", "scalenx": "ScaleNx", "hqx": "hqx",
+         "xbrz": "xBRZ", "mmpx": "MMPX", "realesrgan": "Real-ESRGAN", "manifold": "manifold default",
+         "manifold:default+pixel": "default +pixel"}
+RUNS = {"box2": ["--scale", "2", "--degrade", "box"], "nearest": ["--scale", "2,3,4", "--degrade", "nearest"],
+        "originals": ["--originals", "--scale", "2,4"]}
 MANIFOLD = Path(sys.executable).with_name("manifold")
 
 
-def evaluate(*args: str) -> dict:
-    out = subprocess.run([str(MANIFOLD), "eval", *args, "--json"], capture_output=True, text=True, check=True)
+def run(name: str, kind: str, saved: Path, reuse: bool, extra: list[str]) -> dict:
+    path = saved / f"{name}-{kind}.json"
+    if reuse:
+        return json.loads(path.read_text())
+    out = subprocess.run([str(MANIFOLD), "eval", f"data/sets/{name}", "--methods", ",".join(METHODS), *RUNS[kind],
+                          *extra, "--json", "-q"], capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"manifold eval {name} ({kind}) failed: {out.stderr.strip()}")
+    saved.mkdir(parents=True, exist_ok=True)
+    path.write_text(out.stdout)
     return json.loads(out.stdout)
 
 
-def fmt(value) -> str:
-    return "n/a" if value is None else f"{value:.2f}" if isinstance(value, float) else str(value)
+def fmt(value, pattern: str = "{:.2f}") -> str:
+    return "n/a" if value is None else "exact" if pattern == "{:.2f}" and value >= 100 else pattern.format(value)
+
+
+def margin(rows: dict, key: str) -> str:
+    classic = [rows[m][key] for m in CLASSIC if rows[m][key] is not None]
+    default = rows["manifold"][key]
+    return "n/a" if default is None or not classic else f"{default - max(classic):+.2f}"
+
+
+def shrink_table(title: str, lines: list[tuple[str, dict]]) -> None:
+    print(f"### {title}\n")
+    print("| set | scale | tiles | " + " | ".join(HEADS[m] for m in METHODS)
+          + " | default - best classic | default's phase spread |")
+    print("|---" * (len(METHODS) + 5) + "|")
+    for name, run_ in lines:
+        rows = {r["method"]: r for r in run_["results"]}
+        default = rows["manifold"]
+        spread = "-" if default["phases"] < 2 else f"{fmt(default['psnr_min'])}..{fmt(default['psnr_max'])}"
+        print(f"| {name} | {run_['scale']:g}x | {run_['tiles']} | " + " | ".join(fmt(rows[m]["psnr"]) for m in METHODS)
+              + f" | {margin(rows, 'psnr')} | {spread} |")
+    print()
 
 
 def main() -> None:
-    print("### 2x: every method, held-out sets\n")
-    print("| set | shrunk by | " + " | ".join(["nearest", "bicubic", "Lanczos", "Scale2x", "hq2x", "xBRZ",
-                                              "Real-ESRGAN", "manifold default", "manifold seed"])
-          + " | default - best classic | default - Real-ESRGAN |")
-    print("|---" * 13 + "|")
-    for name in SETS:
-        r = evaluate(f"data/sets/{name}", "--model", "default", "--model", "seed", "--scale", "2")
-        for degradation in ("box", "nearest"):
-            rows = {x["label"]: x for x in r["results"] if x["degradation"] == degradation}
-            order = ["nearest", "bicubic", "Lanczos", "Scale2x", "hq2x", "xBRZ", "Real-ESRGAN", "manifold default",
-                     "manifold seed"]
-            psnr = {k: rows[k]["psnr"] if k in rows else None for k in order}
-            classic = max(x["psnr"] for x in rows.values() if x["method"] in CLASSIC and x["psnr"] is not None)
-            default = psnr["manifold default"]
-            real = psnr["Real-ESRGAN"]
-            print(f"| {name} ({r['tiles']}) | {degradation} | " + " | ".join(fmt(psnr[k]) for k in order)
-                  + f" | {default - classic:+.2f} | " + ("n/a" if real is None else f"{default - real:+.2f}") + " |")
-    print("\nPSNR in dB of the colour (premultiplied by alpha); tiles/s of the same run:\n")
-    r = evaluate("data/sets/freeciv", "--model", "default", "--model", "seed", "--scale", "2")
-    print("| method | " + " | ".join(x["label"] for x in r["results"] if x["degradation"] == "box") + " |")
-    print("|---" * (1 + sum(x["degradation"] == "box" for x in r["results"])) + "|")
-    for degradation in ("box", "nearest"):
-        print(f"| tiles/s ({degradation}) | " + " | ".join(
-            f"{x['tiles_per_s']:,.0f}" if x["tiles_per_s"] else "n/a" for x in r["results"]
-            if x["degradation"] == degradation) + " |")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--from", dest="source", type=Path, help="print from the JSON a run saved there")
+    parser.add_argument("--save", type=Path, default=Path("data/eval-json"), help="where each run's JSON goes")
+    parser.add_argument("--limit", type=int, help="score this many tiles per set (spread evenly)")
+    args = parser.parse_args()
+    saved, reuse = (args.source, True) if args.source else (args.save, False)
+    extra = ["--limit", str(args.limit)] if args.limit else []
+    results = {name: {kind: run(name, kind, saved, reuse, extra) for kind in RUNS} for name in SETS}
 
-    print("\n### Every scale, freeciv: the default model against bicubic\n")
-    print("| scale | shrunk by | bicubic | manifold default | difference | SSIM bicubic | SSIM default |")
-    print("|---|---|---|---|---|---|---|")
-    for scale in SCALES:
-        r = evaluate("data/sets/freeciv", "--model", "default", "--methods", "bicubic,manifold", "--scale", str(scale))
-        for degradation in ("box", "nearest"):
-            rows = {x["method"]: x for x in r["results"] if x["degradation"] == degradation}
-            b, m = rows["bicubic"], rows["manifold"]
-            if scale == 1 and degradation == "nearest":
-                continue  # the same as box at scale 1: nothing is shrunk
-            label = "round trip" if scale == 1 else degradation
-            diff = "" if b["psnr"] is None or scale == 1 else f"{m['psnr'] - b['psnr']:+.2f}"
-            print(f"| {scale} | {label} | {fmt(b['psnr']) if scale != 1 else 'exact'} | {fmt(m['psnr'])} | {diff} | "
-                  f"{fmt(b['ssim'])} | {fmt(m['ssim'])} |")
+    shrink_table("2x from box-shrunk tiles (PSNR, dB)", [(n, results[n]["box2"]["runs"][0]) for n in SETS])
+    shrink_table("From nearest-shrunk tiles, pooled over every sampling phase (PSNR, dB)",
+                 [(n, r) for n in SETS for r in results[n]["nearest"]["runs"]])
+    print("### Originals (no ground truth): consistency dB / palette fidelity / alpha hardness\n")
+    print("Consistency: the result box-shrunk back over each source pixel's footprint, against the source "
+          "(PSNR of the premultiplied colour). Palette fidelity: share of output pixels within 8 levels in every "
+          "RGBA channel of a colour of their source tile. Alpha hardness: share of output alpha that is 0 or 255, "
+          "over the sources whose alpha is only 0 and 255 (and not all 255).\n")
+    print("| set | scale | tiles (hard alpha) | " + " | ".join(HEADS[m] for m in METHODS) + " |")
+    print("|---" * (len(METHODS) + 3) + "|")
+    for name in SETS:
+        for r in results[name]["originals"]["runs"]:
+            rows = {x["method"]: x for x in r["results"]}
+            cells = [("n/a" if rows[m]["note"] else f"{fmt(rows[m]['consistency_psnr'])} / "
+                      f"{fmt(rows[m]['palette_fidelity'], '{:.1%}')} / {fmt(rows[m]['alpha_hardness'], '{:.1%}')}")
+                     for m in METHODS]
+            print(f"| {name} | {r['scale']:g}x | {r['tiles']} ({r['hard_alpha_tiles']}) | " + " | ".join(cells) + " |")
+    print()
+    print("### Speed of the same runs (tiles/s, 2x from box; upscale calls only)\n")
+    print("| set | " + " | ".join(HEADS[m] for m in METHODS) + " |")
+    print("|---" * (len(METHODS) + 1) + "|")
+    for name in SETS:
+        rows = {r["method"]: r for r in results[name]["box2"]["runs"][0]["results"]}
+        print(f"| {name} | " + " | ".join(fmt(rows[m]["tiles_per_s"], "{:,.0f}") for m in METHODS) + " |")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +33,45 @@ def tile_folder(tmp_path_factory) -> Path:
     for i, tile in enumerate(make_tiles(48, 16, seed=0)):
         Image.fromarray(tile).save(folder / ("sub" if i % 5 == 0 else ".") / f"tile_{i:02d}.png")
     return folder
+
+
+DEEP_FOLDER_DEPTH = 1100
+RAM = Path("/dev/shm")  # for deep_folder: removing 1,100 nested folders took 5 s on this machine's disk, 0.02 s in RAM
+
+
+@pytest.fixture(scope="session")
+def deep_folder(tmp_path_factory) -> Path:
+    """…/deep/d/d/.../d/deep.png, 1,100 folders deep; made and removed one level at a time
+    (os.makedirs and shutil.rmtree recurse and would fail on it themselves)."""
+    base = Path(tempfile.mkdtemp(prefix="manifold-deep-", dir=RAM)) if os.access(RAM, os.W_OK) \
+        else tmp_path_factory.mktemp("deep")
+    root = base / "deep"
+    root.mkdir()
+    here = os.getcwd()
+    try:
+        os.chdir(root)
+        for _ in range(DEEP_FOLDER_DEPTH):
+            os.mkdir("d")
+            os.chdir("d")
+        Image.fromarray(make_tiles(1, 8, seed=1)[0]).save("deep.png")
+    finally:
+        os.chdir(here)
+    yield root
+    try:
+        os.chdir(root)
+        for _ in range(DEEP_FOLDER_DEPTH):
+            os.chdir("d")
+        for name in os.listdir("."):
+            os.unlink(name)
+        for _ in range(DEEP_FOLDER_DEPTH):
+            os.chdir("..")
+            os.rmdir("d")
+        os.chdir(here)
+        root.rmdir()
+        if base.parent == RAM:
+            base.rmdir()
+    finally:
+        os.chdir(here)
 
 
 def tiny_config(**changes):

@@ -15,6 +15,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from manifold_core.tiles import checkerboard
+
 
 def plot_losses(log_csv: str | Path, out_png: str | Path, title: str = "") -> None:
     rows = list(csv.DictReader(Path(log_csv).open()))
@@ -31,13 +33,6 @@ def plot_losses(log_csv: str | Path, out_png: str | Path, title: str = "") -> No
     fig.tight_layout()
     fig.savefig(out_png)
     plt.close(fig)
-
-
-def checkerboard(h: int, w: int, cell: int = 4) -> np.ndarray:
-    """A light/dark checkerboard [h, w, 3] in [0, 1], the usual backdrop for transparency."""
-    yy, xx = np.mgrid[:h, :w]
-    board = ((yy // cell + xx // cell) % 2).astype(np.float32)
-    return np.repeat((0.75 + 0.15 * board)[..., None], 3, axis=-1)
 
 
 def to_display(image: np.ndarray) -> np.ndarray:

@@ -6,7 +6,9 @@ from manifold_core.errors import UserError
 from manifold_core.tiles import (
     Grid,
     channels_to_rgba,
+    checkerboard,
     collect_tiles,
+    find_images,
     read_rgba,
     resize_tile,
     rgba_to_channels,
@@ -102,3 +104,17 @@ def test_an_image_too_large_to_open_safely_is_a_clear_error(tmp_path, monkeypatc
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # Pillow refuses above twice this
     with pytest.raises(UserError, match="larger than Pillow opens safely"):
         read_rgba(path)
+
+
+def test_find_images_walks_in_order_skipping_temporaries_and_symlinked_folders(tmp_path):
+    for rel in ("b.png", "a/c.PNG", "a/z/d.gif", ".manifold-tmp-1-abc.png", ".manifold-tmp-1-x/e.png", "f.txt"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGBA", (2, 2)).save(tmp_path / rel, format="PNG")
+    (tmp_path / "loop").symlink_to(tmp_path)  # followed, it would never end
+    assert find_images(tmp_path) == [tmp_path / "a/c.PNG", tmp_path / "a/z/d.gif", tmp_path / "b.png"]
+
+
+def test_checkerboard_is_two_greys_in_cells():
+    board = checkerboard(4, 6, cell=2)
+    assert board.shape == (4, 6, 3) and np.unique(board).tolist() == pytest.approx([0.75, 0.9])
+    assert (board[0, 0] == board[1, 1]).all() and (board[0, 0] != board[0, 2]).all() and (board[0, 0] == board[2, 2]).all()

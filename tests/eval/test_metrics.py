@@ -3,7 +3,18 @@ import math
 import numpy as np
 import pytest
 
-from manifold_eval.metrics import PSNR_CAP, Score, colour, psnr, ssim, ssim_window
+from manifold_eval.metrics import (
+    PALETTE_TOLERANCE,
+    PSNR_CAP,
+    OriginalsScore,
+    Score,
+    colour,
+    has_hard_alpha,
+    palette_hits,
+    psnr,
+    ssim,
+    ssim_window,
+)
 
 
 def test_psnr_known_values():
@@ -55,3 +66,66 @@ def test_colour_is_premultiplied_and_alpha_is_scored_only_where_there_is_transpa
     half[..., 3] = 1  # alpha off by 1 everywhere: 48.13 dB
     score.add(hidden, half)
     assert score.alpha_psnr == pytest.approx(10 * math.log10(255 ** 2 * 2))  # pooled over both tiles: MSE 1/2
+
+
+def test_pooled_score_is_one_score_over_every_pixel():
+    rng = np.random.default_rng(2)
+    ref = rng.integers(0, 256, (4, 8, 8, 4)).astype(np.uint8)
+    outs = [np.clip(ref.astype(int) + rng.integers(-k, k + 1, ref.shape), 0, 255).astype(np.uint8) for k in (5, 30)]
+    parts = []
+    for out in outs:
+        s = Score()
+        s.add(ref, out)
+        parts.append(s)
+    together = Score()
+    for out in outs:
+        together.add(ref, out)
+    pooled = Score.pooled(parts)
+    assert pooled.psnr == pytest.approx(together.psnr) and pooled.alpha_psnr == pytest.approx(together.alpha_psnr)
+    assert pooled.ssim == pytest.approx(together.ssim)
+    assert parts[1].psnr < pooled.psnr < parts[0].psnr
+
+
+def test_palette_hits_count_pixels_within_the_tolerance_of_a_source_colour():
+    source = np.array([[[100, 100, 100, 255], [0, 0, 0, 0]]], np.uint8)
+    t = PALETTE_TOLERANCE
+    output = np.array([[[100, 100, 100, 255], [100 + t, 100 - t, 100, 255], [100 + t + 1, 100, 100, 255],
+                        [7, 8, 9, 0], [100, 100, 100, 255 - t - 1]]], np.uint8)
+    # exact, within t in every channel, one channel t + 1 off, transparent (any colour under it), alpha off
+    assert palette_hits(source, output) == 3
+    assert palette_hits(source, output, tolerance=0) == 2
+
+
+def test_hard_alpha_means_some_transparency_and_only_0_or_255():
+    tile = np.full((2, 2, 4), 255, np.uint8)
+    assert not has_hard_alpha(tile)  # opaque: nothing to keep hard
+    tile[0, 0, 3] = 0
+    assert has_hard_alpha(tile)
+    tile[0, 1, 3] = 128
+    assert not has_hard_alpha(tile)
+
+
+def test_originals_score_consistency_palette_and_alpha_hardness():
+    source = np.zeros((1, 2, 2, 4), np.uint8)
+    source[0, 0, 0] = (200, 0, 0, 255)
+    source[0, 1, 1] = (0, 0, 200, 255)
+    exact = source.repeat(2, axis=1).repeat(2, axis=2)
+    score = OriginalsScore()
+    score.add(source, exact)
+    assert score.consistency == PSNR_CAP and score.palette == 1.0 and score.alpha_hardness == 1.0
+    soft = exact.copy()
+    soft[0, 0, 1] = (200, 0, 0, 128)  # one of 16 pixels half transparent and off the palette
+    score = OriginalsScore()
+    score.add(source, soft)
+    assert score.palette == 15 / 16 and score.alpha_hardness == 15 / 16
+    grey = np.full((1, 2, 2, 4), 100, np.uint8)
+    grey[..., 3] = 255
+    shifted = grey.repeat(2, axis=1).repeat(2, axis=2)
+    shifted[0, 0, 0, 0] = 140  # one of the 4 output pixels of a source pixel 40 levels off in red
+    score = OriginalsScore()
+    score.add(grey, shifted)
+    # box back: that source pixel's red is 110 instead of 100; 1 of 12 values 10 off
+    assert score.consistency == pytest.approx(10 * math.log10(255 ** 2 * 12 / 10 ** 2))
+    opaque = OriginalsScore()
+    opaque.add(np.full((1, 2, 2, 4), 255, np.uint8), np.full((1, 4, 4, 4), 255, np.uint8))
+    assert opaque.alpha_hardness is None  # no source with transparency to keep hard
