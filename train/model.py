@@ -11,7 +11,8 @@ it resamples its input, its task) and implements
                                   (sizes may be 0-d int64 tensors: export traces it as decoder.onnx)
     training_query(x, generator, cfg)
                                   what the trainer samples: encoder input, query points, targets
-    forward(*inputs)              the training forward pass on those inputs: (colours, code or None)
+    forward(*inputs)              the training forward pass on those inputs: (colours, extra)
+    training_loss(...)            the step's loss from what forward returned (default: reconstruction + code loss)
     validation_mse(x), preview(x) the validation task, and the columns of repros.png
     export_input(...), card()     the example encoder input export traces; what model.json says
     for_export()                  the eval-mode copy export traces (a kind may fold layers here)
@@ -123,6 +124,14 @@ class Autoencoder(nn.Module):
     def code_loss(self, code: torch.Tensor | None) -> torch.Tensor:
         """An extra loss on the latent (weighted by TrainConfig.std_mean_factor); none by default."""
         return torch.zeros(())
+
+    def training_loss(self, pred: torch.Tensor, extra, target: torch.Tensor, cfg) -> torch.Tensor:
+        """The loss of a training step: `pred` and `extra` are what `forward` returned (extra: the code,
+        or None, or what else the kind needs), target the colours asked for."""
+        loss = self.reconstruction_loss(pred, target)
+        if extra is not None:
+            loss = loss + cfg.std_mean_factor * self.code_loss(extra.float())
+        return loss
 
     def card(self) -> dict:
         """What the runtime needs to know to feed the encoder (model.json): input size, padding."""

@@ -145,11 +145,9 @@ def make_step(cfg: TrainConfig, model: Autoencoder, optimizer: torch.optim.Optim
             inputs, target = model.training_query(x, generator, cfg)
         inputs = (inputs[0].contiguous(memory_format=memory_format), *inputs[1:])
         with autocast:
-            pred, code = forward(*inputs)
+            pred, extra = forward(*inputs)
         pred = pred.float()
-        loss = model.reconstruction_loss(pred, target)
-        if code is not None:
-            loss = loss + cfg.std_mean_factor * model.code_loss(code.float())
+        loss = model.training_loss(pred, extra, target, cfg)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

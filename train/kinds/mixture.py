@@ -34,6 +34,8 @@ from .registry import register
 
 NEIGHBOURS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]  # row-major 3x3, centre at index 4
 PRIOR_FLOOR = 1e-3  # the bilinear prior's weight for the neighbours bilinear interpolation does not use
+MATCH = 1.5 / 255  # a neighbour "is" the original's colour when every channel is within this
+CHOICE_WEIGHT = 0.05  # the choice loss beside L1 (nats vs colour units)
 
 
 @dataclass(frozen=True)
@@ -64,9 +66,10 @@ class MixtureDecoder(nn.Module):
         nn.init.zeros_(self.output.weight)  # start as the prior: bilinear interpolation
         nn.init.zeros_(self.output.bias)
 
-    def forward(self, grid: torch.Tensor, u: torch.Tensor, cell: torch.Tensor) -> torch.Tensor:
+    def forward(self, grid: torch.Tensor, u: torch.Tensor, cell: torch.Tensor, with_choices: bool = False):
         """grid [B, L + C, h+2, w+2]; u: query points in input cells (x, y), [P, 2] shared by every tile
-        or [B, P, 2]; cell: the output pixel's size in input cells (x, y), [2] or [B, 2] -> [B, P, C]."""
+        or [B, P, 2]; cell: the output pixel's size in input cells (x, y), [2] or [B, 2] -> [B, P, C]
+        (with_choices: also the log-weights [B, P, 9] and the neighbours' colours [B, P, 9, C])."""
         B, D, gh, gw = grid.shape
         centre = torch.floor(u + 0.5)
         offset = u - centre  # in [-0.5, 0.5) input pixels
@@ -86,7 +89,8 @@ class MixtureDecoder(nn.Module):
         h = self.input_act(own[..., :self.latent] + self.query_in(torch.cat([offset, cell], -1)))
         logits = self.output(self.norm(self.layers(h))) + bilinear_prior(offset)
         weights = torch.softmax(logits, -1)  # [B, P, 9]
-        return (weights[..., None] * colours).sum(-2)
+        mixed = (weights[..., None] * colours).sum(-2)
+        return (mixed, (torch.log_softmax(logits, -1), colours)) if with_choices else mixed
 
 
 def bilinear_prior(offset: torch.Tensor) -> torch.Tensor:
@@ -109,6 +113,22 @@ class Mixture(LocalGrid):
     def __init__(self, config: MixtureConfig, coordinates: str = "center"):
         super().__init__(config, coordinates)
         self.decoder = MixtureDecoder(config)
+
+    def forward(self, lr: torch.Tensor, u: torch.Tensor, cell: torch.Tensor):
+        return self.decoder(self.encoder(lr), u, cell, with_choices=True)
+
+    def training_loss(self, pred: torch.Tensor, extra, target: torch.Tensor, cfg) -> torch.Tensor:
+        """L1 on the mixed colour, plus a choice loss where the original's pixel is one of the 9 source
+        pixels around it (crisp shrinking keeps source colours): -log of the weight on the neighbours
+        of that colour. L1's gradient fades as the softmax grows sharp (a peaked choice that is wrong
+        hardly moves), so on its own the model settles on the centre pixel everywhere (measured: a
+        nearest-neighbour upscaler); the choice loss keeps learning which neighbour a pixel copies."""
+        log_weights, colours = extra
+        match = (colours.float() - target[..., None, :]).abs().amax(-1) <= MATCH  # [B, P, 9]
+        found = match.any(-1)
+        choice = -torch.logsumexp(log_weights.float().masked_fill(~match, -torch.inf), -1)
+        choice = choice[found].mean() if found.any() else pred.sum() * 0
+        return self.reconstruction_loss(pred, target) + CHOICE_WEIGHT * choice
 
     def card(self) -> dict:
         c = self.config
