@@ -28,7 +28,8 @@ def export(
                                            "add decoder.int8.onnx (`--precision int8`) to this model folder (or "
                                            "embedded model), exported before export wrote it."),
 ):
-    """Export a run to encoder.onnx + decoder.onnx (any output size) + model.json."""
+    """Export a run to encoder.onnx + decoder.onnx (any output size) + model.json (or, with --add-int8,
+    add the int8 decoder to a model folder)."""
     need_torch("export")
     try:
         if add_int8 is not None:
