@@ -133,7 +133,7 @@ def make_sessions(model_dir: Path, device: str, precision: str = "fp32"):
     decoder = model_dir / DECODER_FILES[precision]
     if not decoder.exists():
         raise ModelError(f"{model_dir}: no {decoder.name} for --precision {precision}; export the model again "
-                        f"(`manifold export` writes it) or add it with `python -m manifold_export.quantize {model_dir}`")
+                        f"(`manifold export` writes it) or add it with `manifold export --add-int8 {model_dir}`")
     if precision == "int8" and device == "cuda":
         raise UsageError("--precision int8 runs on the CPU; use --device cpu (or auto), or fp32 on the GPU")
     if precision == "int8":

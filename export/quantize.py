@@ -10,8 +10,8 @@ with its own range, multiplied in integers (AVX-512 VNNI where the CPU has it) a
 back to float. A MatMul whose weights make that too coarse stays fp32 (see MAX_ROW_RATIO).
 Everything else (positional embedding, GELU, residual adds, sigmoid) stays
 fp32. `manifold export` writes it for every model; `quantize_model_dir` adds it to an
-existing model directory. BENCHMARKS.md has its speed and its PSNR against fp32 on held-out
-tiles.
+existing model directory (`manifold export --add-int8 MODEL`). BENCHMARKS.md has its speed and
+its PSNR against fp32 on held-out tiles.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ RECIPE = "onnxruntime dynamic quantization of the decoder MatMuls: int8 weights 
 # A MatMul stays fp32 when one input feature's weights are this many times larger than the
 # median feature's. Batch-norm folded into a block's first layer does that to features with a
 # small spread: one shared uint8 range for the whole activation then rounds exactly those
-# features too coarsely. In the default model only block 1's first layer (7.4x; the next is
+# features too coarsely. In the seed model only block 1's first layer (7.4x; the next is
 # 4.8x) is kept: quantizing every MatMul costs 1.19 dB of PSNR, this one fp32 0.11 dB (BENCHMARKS.md).
 MAX_ROW_RATIO = 6.0
 
@@ -78,11 +78,3 @@ def quantize_model_dir(model_dir: str | Path) -> dict:
     atomic_write(card_path, lambda tmp: tmp.write_text(json.dumps(card, indent=2) + "\n"))
     return card["int8"]
 
-
-if __name__ == "__main__":  # python -m manifold_export.quantize MODEL_DIR
-    import sys
-
-    from manifold_core.runtime import DEFAULT_MODEL_DIR
-
-    for directory in sys.argv[1:] or [DEFAULT_MODEL_DIR]:
-        print(directory, quantize_model_dir(directory))

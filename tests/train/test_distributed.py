@@ -17,9 +17,9 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from conftest import tiny_config, tiny_local_config
 
+from manifold_bench.levers import make_stepper
 from manifold_core.synthetic import make_tiles
 from manifold_core.tiles import rgba_to_channels
-from manifold_train.bench import make_stepper
 
 
 def free_port() -> int:

@@ -5,9 +5,9 @@ import pytest
 import torch
 from conftest import tiny_config, tiny_local_config
 
+from manifold_bench.levers import make_stepper
 from manifold_core.synthetic import make_tiles
 from manifold_core.tiles import rgba_to_channels
-from manifold_train.bench import make_stepper
 
 TILES = torch.from_numpy(rgba_to_channels(make_tiles(32, 16, seed=3), 4))
 KINDS = {"global": tiny_config, "local": tiny_local_config}

@@ -1,0 +1,48 @@
+"""The int8 section: the int8 decoder's PSNR against fp32, on the tiles the section is given."""
+
+import shutil
+
+import numpy as np
+import pytest
+from bench_helpers import embedded_anchor_model
+
+from manifold_bench import suite
+from manifold_bench.sections.int8 import int8_quality
+from manifold_core.runtime import TileModel
+from manifold_core.synthetic import make_tiles
+from manifold_core.tiles import rgba_to_channels
+from manifold_eval.metrics import psnr
+
+
+@pytest.mark.parametrize("which", ["tiny", "embedded"])
+def test_int8_output_is_close_to_fp32(which, tiny_model_dir):
+    directory = tiny_model_dir if which == "tiny" else embedded_anchor_model()
+    fp32 = TileModel.load(directory, "cpu")
+    int8 = TileModel.load(directory, "auto", precision="int8")
+    assert int8.provider == "CPUExecutionProvider" and int8.precision == "int8"
+    tiles = make_tiles(12, fp32.card.input_size, seed=7)
+    a = np.concatenate(list(fp32.render(tiles, 48, 48)))
+    b = np.concatenate(list(int8.render(tiles, 48, 48)))
+    assert not np.array_equal(a, b)  # really another graph
+    assert psnr(a, b) > 30  # dB, int8 against fp32
+
+
+def test_int8_quality_scores_both_paths_against_the_originals(tiny_local_model_dir):
+    tiles = rgba_to_channels(make_tiles(20, 32, seed=8), 4)
+    q = int8_quality(tiny_local_model_dir, tiles, "procedural")
+    assert (q["tiles"], q["source"]) == (20, "procedural")
+    assert q["psnr_loss_db"] == pytest.approx(q["psnr_fp32_db"] - q["psnr_int8_db"], abs=2e-3)
+    assert 0 < q["psnr_fp32_db"] < q["int8_vs_fp32_psnr_db"]  # int8 is far closer to fp32 than fp32 to the tiles
+    fp32 = TileModel.load(tiny_local_model_dir, "cpu")
+    decoded = fp32.decode(fp32.encode(fp32.encoder_input(make_tiles(20, 32, seed=8))), 32, 32)
+    assert q["psnr_fp32_db"] == pytest.approx(psnr(tiles.astype(float), 255 * decoded), abs=1e-3)
+
+
+def test_a_model_without_the_int8_decoder_is_noted(tiny_model_dir, tmp_path):
+    old = tmp_path / "no-int8"
+    shutil.copytree(tiny_model_dir, old)
+    (old / "decoder.int8.onnx").unlink()
+    result = suite.run(quick=True, model=old, data=tmp_path / "no-sheets", only=["int8"])
+    assert "int8" not in result and any(n.startswith("int8 skipped") and "decoder.int8.onnx" in n
+                                        for n in result["notes"])
+    assert result["targets"] == []
