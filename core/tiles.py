@@ -110,6 +110,16 @@ class Grid:
                 self.margin + row * (self.tile_height + self.spacing))
 
 
+@dataclass
+class Sheet:
+    """A tileset sheet cut into its cells: tiles [rows * cols, th, tw, 4] in Tiled's order."""
+
+    tiles: np.ndarray
+    cols: int
+    rows: int
+    grid: Grid
+
+
 def slice_sheet(sheet: np.ndarray, grid: Grid, name: str = "sheet") -> np.ndarray:
     """[H, W, 4] sheet -> [rows * columns, th, tw, 4] tiles in row-major order (Tiled's tile ids)."""
     cols, rows = grid.shape(sheet.shape[1], sheet.shape[0], name)

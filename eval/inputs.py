@@ -6,32 +6,13 @@ Data flow: **tiles for eval** -> degrade -> scalers -> metrics -> report.
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from manifold_core.errors import UserError
+from manifold_core.tiled import TILED_SUFFIXES, tiled_tiles
 from manifold_core.tiles import Grid, collect_tiles
-
-TILED_SUFFIXES = (".tsx", ".tmx")
-
-
-def tiled_tiles(source: Path) -> tuple[list[str], list[np.ndarray]]:
-    """Every tile of a .tsx (or of each tileset a .tmx uses): sheet cells and collection images."""
-    from manifold_cli.tiled import plan_tiled
-
-    with tempfile.TemporaryDirectory() as tmp:  # a plan writes nothing; the folder only names outputs
-        plan = plan_tiled(source, Path(tmp) / "plan", 1, 1)
-    names, tiles = [], []
-    for job in plan.sheets:
-        for i, tile in enumerate(job.sheet.tiles):
-            names.append(f"{job.target.stem}#{i}")
-            tiles.append(tile)
-    for job in plan.images:
-        names.append(job.target.stem)
-        tiles.append(job.tile)
-    return names, tiles
 
 
 def load_tiles(sources: list[Path], grid: Grid | None = None, limit: int | None = None

@@ -51,7 +51,7 @@ from typing import Callable
 import numpy as np
 
 from manifold_core.errors import UserError
-from manifold_core.runtime import DEFAULT_MODEL_DIR, TileModel, load_card, resolve_model
+from manifold_core.runtime import DEFAULT_MODEL_DIR, RenderOptions, TileModel, load_card, resolve_model
 from manifold_core.tiles import Grid, channels_to_rgba, is_empty, rgba_to_channels
 
 RESOLUTIONS = (32, 64, 128)
@@ -331,7 +331,7 @@ def upscalers(models: dict[str, Path], tiles: np.ndarray, rounds: int, notes: li
     meta: dict[str, dict] = {}
     for label, folder in models.items():
         model = TileModel.load(folder, device="cpu")
-        candidates[label] = lambda model=model: list(model.render(batch, out, out, edges=UPSCALE_EDGES))
+        candidates[label] = lambda model=model: list(model.render(batch, out, out, RenderOptions(edges=UPSCALE_EDGES)))
         meta[label] = {"what": "manifold upscale (TileModel.render, fp32, CPU)", "model": str(folder),
                        "kind": model.card.kind, "preset": model.card.preset}
     esr, reason = load_realesrgan()

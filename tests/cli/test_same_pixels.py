@@ -1,6 +1,6 @@
-"""The embedded models give the same pixels, bit for bit, through every kind of input and
-option (fp32: int8 kernels differ between CPUs): the digests below were taken before the upscale command was split into plans (bb799a1),
-so a refactoring that changes one pixel fails here."""
+"""The embedded models give the same pixels, bit for bit, through every kind of input and option
+(fp32: int8 kernels differ between CPUs): the digests below were taken before the upscale command
+was split into plans (bb799a1), so a refactoring that changes one pixel fails here."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import hashlib
 
 import numpy as np
 import pytest
+from conftest import run_cli
 from PIL import Image
 
-from conftest import run_cli
 from manifold_core.synthetic import make_tiles
 from manifold_core.tiles import read_rgba
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from manifold_core.errors import UserError
-from manifold_core.runtime import ENCODE_BATCH, TileModel, load_model_info, nearest, parse_resolution
+from manifold_core.runtime import ENCODE_BATCH, RenderOptions, TileModel, load_model_info, nearest, parse_resolution
 from manifold_core.synthetic import make_tiles
 from manifold_core.tiles import rgba_to_channels
 
@@ -127,12 +127,12 @@ def test_a_seamless_tile_stays_seamless(tiny_local_model_dir, edges):
     model = TileModel.load(tiny_local_model_dir, "cpu")
     tile = seamless_tile()
     assert seamless(tile)
-    out = next(model.render(tile[None], 32, 32, edges=edges))[0]
+    out = next(model.render(tile[None], 32, 32, RenderOptions(edges=edges)))[0]
     layout = np.tile(out, (2, 2, 1))
     seam, inside = seam_and_inside(layout)
     assert seam <= 1.5 * inside + 1, (seam, inside)
     # wrapped edges are exact: the 2x2 layout of the upscale is the upscale of the 2x2 layout
-    big = next(model.render(np.tile(tile, (2, 2, 1))[None], 64, 64, edges="wrap"))[0]
+    big = next(model.render(np.tile(tile, (2, 2, 1))[None], 64, 64, RenderOptions(edges="wrap")))[0]
     assert np.abs(big.astype(int) - layout.astype(int)).max() <= 1
 
 
@@ -140,8 +140,8 @@ def test_clamped_edges_break_the_seam_that_wrap_keeps(tiny_local_model_dir):
     """The test above could not pass by accident: with clamp the same tile's seam is visibly worse."""
     model = TileModel.load(tiny_local_model_dir, "cpu")
     tile = seamless_tile()
-    wrap = seam_and_inside(np.tile(next(model.render(tile[None], 32, 32, edges="wrap"))[0], (2, 2, 1)))[0]
-    clamp = seam_and_inside(np.tile(next(model.render(tile[None], 32, 32, edges="clamp"))[0], (2, 2, 1)))[0]
+    wrap = seam_and_inside(np.tile(next(model.render(tile[None], 32, 32, RenderOptions(edges="wrap")))[0], (2, 2, 1)))[0]
+    clamp = seam_and_inside(np.tile(next(model.render(tile[None], 32, 32, RenderOptions(edges="clamp")))[0], (2, 2, 1)))[0]
     assert clamp > 1.5 * wrap
 
 
