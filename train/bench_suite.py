@@ -51,6 +51,7 @@ from typing import Callable
 import numpy as np
 
 from manifold_core.errors import UserError
+from manifold_core.files import atomic_write_stream
 from manifold_core.runtime import DEFAULT_MODEL_DIR, RenderOptions, TileModel, load_card, resolve_model
 from manifold_core.tiles import Grid, channels_to_rgba, is_empty, rgba_to_channels
 
@@ -653,7 +654,7 @@ def plot(result: dict, out_png: str | Path) -> None:
     m = result["machine"]
     fig.suptitle(f"manifold bench, {m.get('cpu', '?')}, {m['cores']} cores, {m['date'][:10]}", fontsize=10)
     fig.tight_layout()
-    fig.savefig(out_png)
+    atomic_write_stream(out_png, lambda f: fig.savefig(f, format="png"), durable=False)
     plt.close(fig)
 
 

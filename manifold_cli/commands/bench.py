@@ -55,6 +55,13 @@ def bench(
         for t in table(result):
             out.print(t)
     if plot_png:
-        plot(result, plot_png)
+        from manifold_core.files import inputs_protected
+        from manifold_core.runtime import resolve_model
+
+        try:
+            with inputs_protected([resolve_model(model), data]):  # --plot never lands on a model or a data file
+                plot(result, plot_png)
+        except UserError as exc:
+            fail(exc)
         console.print(f"figure: {plot_png}", markup=False)
 

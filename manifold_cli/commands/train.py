@@ -76,8 +76,11 @@ def train(
         precision=Precision(precision).value, channels_last=channels_last, compile=compile,
         cache_embedding=cache_embedding, eval_every=eval_every, seed=seed, device=device, threads=threads,
     )
+    from manifold_core.files import inputs_protected
+
     try:
-        result = run_training(cfg, resume=resume, overwrite=overwrite)
+        with inputs_protected(data):  # a run folder inside the data, or --out naming a tile, is refused
+            result = run_training(cfg, resume=resume, overwrite=overwrite)
     except UserError as exc:
         fail(exc)
     if result.get("rank", 0) != 0:  # under torchrun the first process reports for all
