@@ -309,7 +309,7 @@ def signals_deferred() -> Iterator[None]:
 
 
 # ---------------------------------------------------------------- folders, opened without following links
-_SUPPORTS_DIR_FD = os.open in os.supports_dir_fd and os.replace in os.supports_dir_fd and sys.platform != "win32"
+_SUPPORTS_DIR_FD = {os.open, os.rename, os.mkdir, os.unlink, os.stat} <= os.supports_dir_fd and sys.platform != "win32"
 _DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 
 

@@ -202,6 +202,14 @@ def rebase_file_properties(root: ET.Element, old_dir: Path, new_dir: Path) -> No
             prop.set("value", rebase(prop.get("value"), old_dir, new_dir))
 
 
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
 def safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "tileset"
 
@@ -359,6 +367,13 @@ def plan_tiled(source: Path, out: Path | None, height: int, width: int, allow_ou
 
 def check_plan(planner: Planner) -> TiledPlan:
     plan = planner.plan
+    for root, target in plan.documents:  # before rendering: a name that is not UTF-8 cannot go into the XML
+        try:
+            xml_bytes(root)
+        except UnicodeEncodeError:
+            names = [shown(v) for e in root.iter() for v in e.attrib.values() if not _utf8(v)]
+            raise UserError(f"{shown(target)} would name {names[0] if names else 'a file'}, whose name is not "
+                            f"UTF-8 text, which a Tiled file cannot hold; rename it (or choose another -o)") from None
     for path in plan.files:
         if path.resolve() in planner.inputs:
             raise UsageError(f"{shown(path)} is a file the Tiled files read or name; inputs are never "
