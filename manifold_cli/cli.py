@@ -12,8 +12,11 @@ from __future__ import annotations
 import signal
 import sys
 
+_signalled: list[int] = []
+
 
 def _interrupt(signum, frame):
+    _signalled.append(signum)
     raise KeyboardInterrupt
 
 
@@ -63,6 +66,8 @@ def main() -> None:
         hint = f"; see `{ctx.command_path} --help`" if ctx is not None else ""
         print_error(f"{message().rstrip('.')}{hint}")
         sys.exit(getattr(exc, "exit_code", 2))
+    if status == 130 and _signalled and not sys.modules["manifold_cli.app"].errors_printed:
+        sys.stderr.write(INTERRUPTED)  # Typer turned a KeyboardInterrupt in its own parsing into 130, silently
     sys.exit(status if isinstance(status, int) else 0)
 
 

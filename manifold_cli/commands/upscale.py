@@ -65,12 +65,13 @@ def upscale(
     this machine's memory; 6 a broken model folder; 130 interrupted.
     """
     from manifold_core.errors import EXIT_INTERRUPTED, EXIT_SKIPPED
-    from manifold_core.runtime import RenderOptions, TileModel
 
-    from ..options import resolution, sheet_grid
-    from ..upscale import NothingDone, make_plan
+    try:  # everything, the imports too: a SIGTERM at any moment is the one `interrupted` line
+        from manifold_core.runtime import RenderOptions, TileModel
 
-    try:
+        from ..options import resolution, sheet_grid
+        from ..upscale import make_plan
+
         height, width = resolution(res)
         plan = make_plan(source, out, height, width, sheet_grid(tile_size, margin, spacing), allow_outside)
         options = RenderOptions(edges.value, palette.value, alpha.value)
@@ -78,11 +79,9 @@ def upscale(
         with progress_bar(quiet or as_json) as progress:
             task = progress.add_task(f"upscaling to {width}x{height}", total=plan.tiles)
             summary = plan.run(tile_model, options, lambda n: progress.advance(task, n))
-    except NothingDone as exc:
-        for line in exc.skipped:
-            warn(line)
-        fail(exc)
     except UserError as exc:
+        for line in getattr(exc, "skipped", ()):  # a folder none of whose files could be read
+            warn(line)
         fail(exc)
     except KeyboardInterrupt:
         fail("interrupted; no half-written or temporary file is left (tiles already written stay)",

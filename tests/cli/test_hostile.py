@@ -279,11 +279,53 @@ def test_a_dangling_symlink_as_input_says_so(tmp_path):
 
 
 # ---------------------------------------------------------------- item 14: deep folders
+def remove_deep(folder: Path) -> None:
+    """Remove a tree of any depth without recursion (shutil.rmtree, and so pytest's own clean-up of
+    old temporary folders, recurses once per level)."""
+    stack = [str(folder)]
+    while stack:
+        top = stack[-1]
+        try:
+            children = [e for e in os.scandir(top)]
+        except OSError:
+            stack.pop()
+            continue
+        dirs = [e.path for e in children if e.is_dir(follow_symlinks=False)]
+        for e in children:
+            if not e.is_dir(follow_symlinks=False):
+                os.unlink(e.path)
+        if dirs:
+            stack += dirs
+        else:
+            os.rmdir(stack.pop())
+
+
+def _deep_rename(folder: Path) -> None:
+    """Flatten a deep chain `d/d/d...` by moving each level up before removing: paths stay short."""
+    while (folder / "d").is_dir():
+        (folder / "d").rename(folder / "d-up")
+        for entry in os.scandir(folder / "d-up"):
+            os.rename(entry.path, folder / entry.name)
+        os.rmdir(folder / "d-up")
+    remove_deep(folder)
+
+
+@pytest.fixture
+def deep_cleanup():
+    made = []
+    yield made.append
+    for folder in made:
+        if folder.exists():
+            _deep_rename(folder)
+
+
 @pytest.mark.parametrize("depth", [200, 1100])
-def test_a_deeply_nested_input_folder_is_walked_without_recursion(tmp_path, depth):
+def test_a_deeply_nested_input_folder_is_walked_without_recursion(tmp_path, depth, deep_cleanup):
     src = tmp_path / "in"
     deep = src
     os.makedirs(src)
+    deep_cleanup(src)
+    deep_cleanup(tmp_path / "out")
     fd = os.open(src, os.O_RDONLY)
     try:  # built by descriptor: a 1,100-level path is longer than the system lets one call name
         for _ in range(depth):
