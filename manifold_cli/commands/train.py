@@ -76,10 +76,11 @@ def train(
         precision=Precision(precision).value, channels_last=channels_last, compile=compile,
         cache_embedding=cache_embedding, eval_every=eval_every, seed=seed, device=device, threads=threads,
     )
-    from manifold_core.files import inputs_protected
+    from manifold_core.files import inputs_protected, refuse_input
 
     try:
         with inputs_protected(data):  # a run folder inside the data, or --out naming a tile, is refused
+            refuse_input(out / "log.csv")  # before any folder is made
             result = run_training(cfg, resume=resume, overwrite=overwrite)
     except UserError as exc:
         fail(exc)
