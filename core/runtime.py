@@ -86,16 +86,16 @@ def load_card(model_dir: str | Path | None = None) -> ModelCard:
     return card
 
 
-def model_file(model_dir: Path, name: str, hint: str = "export the model again") -> Path:
+def model_file(model_dir: Path, name: str, hint: str = "export the model again", missing: str = "") -> Path:
     """model_dir/name when it is a regular file; a ModelError saying what is there instead (checked
     before anything opens it: a FIFO would block the reader forever)."""
     path = model_dir / name
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
-        broken = os.path.islink(path)
-        raise ModelError(f"{shown(model_dir)}: {name} is {'a broken symbolic link' if broken else 'missing'}; "
-                         f"{hint}") from None
+        if os.path.islink(path):
+            raise ModelError(f"{shown(model_dir)}: {name} is a broken symbolic link; {hint}") from None
+        raise ModelError(f"{shown(model_dir)}: {missing or f'{name} is missing'}; {hint}") from None
     except OSError as exc:
         raise ModelError(f"{shown(model_dir)}: {name} cannot be read ({exc.strerror}); {hint}") from None
     if not stat.S_ISREG(mode):
@@ -158,7 +158,8 @@ def make_sessions(model_dir: Path, device: str, precision: str = "fp32"):
     hint = "export the model again" if precision == "fp32" else (
         f"export the model again (`manifold export` writes it) or add it with "
         f"`python -m manifold_export.quantize {shown(model_dir)}`")
-    decoder = model_file(model_dir, DECODER_FILES[precision], hint)
+    decoder = model_file(model_dir, DECODER_FILES[precision], hint,
+                         missing=f"no {DECODER_FILES[precision]} for --precision {precision}")
     if precision == "int8" and device == "cuda":
         raise UsageError("--precision int8 runs on the CPU; use --device cpu (or auto), or fp32 on the GPU")
     if precision == "int8":

@@ -90,9 +90,52 @@ def check_output(source: Path, out: Path) -> None:
         raise UsageError(f"-o {shown(out)} is a file; give a folder for a folder of tiles")
 
 
+DECODE_BYTES_PER_PIXEL = 12  # reading an image: Pillow's decoded frame, its RGBA conversion, our array
+
+
+def header_size(path: Path) -> tuple[int, int] | None:
+    """(width, height) from an image's header, without decoding it; None when it cannot tell
+    (read_rgba then says what is wrong). Never blocks: only a regular file is opened."""
+    import stat
+    import warnings
+
+    from PIL import Image
+
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as stream:
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # read_image checks the size
+                with Image.open(stream) as image:
+                    return image.size
+        except Exception:  # noqa: BLE001 - any decoder's complaint: read_rgba words it
+            return None
+
+
+def read_image(path: Path) -> np.ndarray:
+    """read_rgba, after checking from the header that decoding fits in memory (status 5 with the
+    figures); Pillow's decompression-bomb warning is replaced by this check."""
+    import warnings
+
+    from PIL import Image
+
+    size = header_size(path)
+    if size is not None:
+        check_memory(size[0] * size[1] * DECODE_BYTES_PER_PIXEL, f"{shown(path)}: reading its {size[0]:,}x{size[1]:,} "
+                     f"px", "split the image or cut it as a sheet")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        return read_rgba(path)
+
+
 def read_tile(path: Path) -> np.ndarray:
     """One image as one tile; a UserError for an unreadable file or a strip that is no tile."""
-    tile = read_rgba(path)
+    tile = read_image(path)
     h, w = tile.shape[:2]
     if max(h, w) > MAX_TILE_ASPECT * min(h, w):
         raise UserError(f"{shown(path)} is {w}x{h} px, not a tile: each image is rendered as one tile and would "
@@ -440,7 +483,7 @@ def scaled_grid(grid: Grid, height: int, width: int) -> Grid:
 def read_sheet(source: Path, grid: Grid) -> Sheet:
     """Read and cut a sheet; a UserError naming the sizes that fit when it is not a grid of `grid`,
     a UsageError when the margin or spacing alone is larger than the sheet."""
-    image = read_rgba(source)
+    image = read_image(source)
     height, width = image.shape[:2]
     if 2 * grid.margin > min(width, height) or grid.spacing > max(width, height):
         raise UsageError(f"--margin {grid.margin} and --spacing {grid.spacing} do not fit in {shown(source)}, "

@@ -371,3 +371,15 @@ def test_the_input_side_is_most_of_the_estimate_for_a_large_tile():
     model = TileModel.load()
     small, large = render_memory(model, 1, 64, 64, (16, 16)), render_memory(model, 1, 64, 64, (2048, 2048))
     assert large - small >= 2048 * 2048 * ENCODER_BYTES_PER_INPUT_PIXEL  # the 4 GB the probe measured
+
+
+def test_a_huge_image_is_refused_from_its_header_without_pillows_warning(tmp_path, monkeypatch, recwarn):
+    import manifold_cli.upscale as upscale_module
+
+    Image.new("L", (9500, 9500), 128).save(tmp_path / "grey.png")  # over Pillow's warning threshold, tiny on disk
+    monkeypatch.setattr(upscale_module, "available_memory", lambda: 1 << 30)
+    read = []
+    monkeypatch.setattr(upscale_module, "read_rgba", lambda path: read.append(path))
+    line = one_error(upscale(tmp_path / "grey.png", "--res", 64, "-o", tmp_path / "o.png"), 5)
+    assert "9,500x9,500" in line and not read  # refused before decoding
+    assert not [w for w in recwarn if "DecompressionBomb" in type(w.message).__name__]
