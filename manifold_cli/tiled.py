@@ -222,7 +222,8 @@ class Planner:
     def __init__(self, found, out_dir: Path):
         self.found = found
         self.out_dir = out_dir
-        self.inputs: set[Path] = set(found.references)
+        # a reference that is a folder (source=".") protects no file, and must not fence off the output folder
+        self.inputs: set[Path] = {p for p in found.references if not p.is_dir()}
         self.claimed: set[Path] = set()
         self.plan: TiledPlan | None = None
 

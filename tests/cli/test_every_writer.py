@@ -88,17 +88,14 @@ def test_upscale_writes_no_file_through_a_link_at_an_output_name(world, kind):
         assert not link.is_symlink() or kind in ("tsx", "tmx")
 
 
-@pytest.mark.parametrize("depth", [1, 2, 3])
-@pytest.mark.parametrize("kind", ["folder", "tmx"])
+@pytest.mark.parametrize("kind,depth", [("folder", 1), ("folder", 2), ("folder", 3), ("tmx", 1)])
 def test_upscale_never_writes_through_a_folder_link_below_its_output(world, kind, depth):
     if kind == "tmx":  # the map names its tileset from a subfolder, so the outputs get one too
         (world / "lib").mkdir()
         shutil.move(world / "set.tsx", world / "lib" / "set.tsx")
         (world / "lib" / "set.tsx").write_text((world / "lib" / "set.tsx").read_text().replace("sheet.png", "../sheet.png"))
         (world / "map.tmx").write_text((world / "map.tmx").read_text().replace('source="set.tsx"', 'source="lib/set.tsx"'))
-        planted = ["lib", "lib", "lib"][depth - 1]
-        if depth > 1:
-            pytest.skip("a map's outputs are one folder deep here")
+        planted = "lib"
     else:
         planted = ["sub", "sub/deeper", None][depth - 1]
         if planted is None:
