@@ -68,6 +68,24 @@ _TYPES = {"kind": (str,), "decoder_width": (int,), "channels": (int,), "input_si
           "parameters": (dict,), "trained_on": (dict,), "metrics": (dict,), "int8": (dict,), "exported": (str,),
           "format_version": (int,)}
 _REQUIRED = ("channels", "input_size", "code_size")
+# Bounds far beyond any real model, so a hostile value (a pad of 1e9) is refused here instead of
+# failing as a huge allocation later.
+_LIMITS = {"pad": 256, "input_size": 4096, "code_size": 1 << 16, "decoder_width": 1 << 16}
+MAX_DEPTH = 32  # nesting of arrays and objects in model.json (a 100,000-deep one is refused, not recursed)
+
+
+def _too_deep(value, limit: int = MAX_DEPTH) -> bool:
+    """Does a parsed JSON value nest deeper than `limit`? (iteratively: no recursion to run out of)"""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, dict):
+            stack += [(v, depth + 1) for v in item.values()]
+        elif isinstance(item, list):
+            stack += [(v, depth + 1) for v in item]
+    return False
 
 
 def read_card(model_dir: str | Path) -> ModelCard:
@@ -75,13 +93,18 @@ def read_card(model_dir: str | Path) -> ModelCard:
     path = Path(model_dir) / "model.json"
     redo = "export the model again with `manifold export`"
     if not path.is_file():
-        raise ModelError(f"{model_dir}: not a model directory (no model.json); make one with `manifold export`")
+        what = "its model.json is not a regular file" if path.exists() else "no model.json"
+        raise ModelError(f"{model_dir}: not a model directory ({what}); make one with `manifold export`")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise ModelError(f"{path}: not readable JSON ({exc.__class__.__name__}); {redo}") from None
+    except RecursionError:
+        raise ModelError(f"{path}: nested too deeply to be a model card; {redo}") from None
     if not isinstance(data, dict):
         raise ModelError(f"{path}: not a JSON object; {redo}")
+    if _too_deep(data):
+        raise ModelError(f"{path}: nested more than {MAX_DEPTH} levels deep, which no model card is; {redo}")
     version = data.get("format_version")
     if version not in READABLE_VERSIONS or isinstance(version, bool):
         raise ModelError(f"{path}: model format {version!r} is not one this manifold reads "
@@ -102,6 +125,9 @@ def read_card(model_dir: str | Path) -> ModelCard:
     if data["channels"] not in (1, 3, 4) or data["code_size"] < 1 or data["pad"] < 0 \
             or (data["input_size"] is not None and data["input_size"] < 1) or data.get("decoder_width", 0) < 0:
         raise ModelError(f"{path}: channels, code_size, input_size, pad or decoder_width out of range; {redo}")
+    for name, limit in _LIMITS.items():
+        if isinstance(data.get(name), int) and data[name] > limit:
+            raise ModelError(f"{path}: {name} {data[name]:.6g} is beyond any model (at most {limit}); {redo}")
     if data["input_size"] is not None and data["pad"]:
         raise ModelError(f"{path}: a model whose tiles are resampled to input_size takes no pad; {redo}")
     return ModelCard(**data)

@@ -37,7 +37,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
-from .errors import OutputError, shown
+from .errors import OutputError, UsageError, shown
 
 TEMP_PREFIX = ".manifold-tmp-"
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -155,43 +155,55 @@ def new_temporary(folder: str | Path, suffix: str = "", directory: bool = False)
     raise OutputError(f"{shown(folder)}: cannot make a temporary name there; remove the {TEMP_PREFIX}* files")
 
 
-def clean_stale(folder: str | Path) -> int:
+def clean_stale(folder: str | Path | int, shown_as: str | Path | None = None) -> int:
     """Remove temporaries of earlier runs that were killed (their process is gone); returns how many.
 
     Only names of our pattern are touched, never a symlink (it is unlinked, not followed, only
-    when ours by name), never a temporary of a run still going.
+    when ours by name), never a temporary of a run still going. `folder` may be an open folder's
+    descriptor (Staging's, reached without following links).
     """
     removed = 0
     try:
         entries = list(os.scandir(folder))
     except OSError:
         return 0
+    fd = folder if isinstance(folder, int) else None
     for entry in entries:
         pid = _owner(entry.name)
         if pid is None or _running(pid):
             continue
         try:
             if entry.is_dir(follow_symlinks=False):
-                shutil.rmtree(entry.path)
+                if fd is None:
+                    shutil.rmtree(entry.path)
+                else:
+                    shutil.rmtree(entry.name, dir_fd=fd)
             else:
-                os.unlink(entry.path)
+                os.unlink(entry.name if fd is not None else entry.path, dir_fd=fd)
             removed += 1
         except OSError:
             pass  # another run cleaned it first, or we may not: harmless, readers skip it
     return removed
 
 
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC | _BINARY)
+def _fsync_file(path: Path, dir_fd: int | None = None) -> None:
+    fd = os.open(path.name if dir_fd is not None else path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC | _BINARY,
+                 dir_fd=dir_fd)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
 
 
-def _fsync_folder(folder: Path) -> None:
+def _fsync_folder(folder: Path, fd: int | None = None) -> None:
     if sys.platform == "win32":
         return  # folders cannot be opened for fsync there; NTFS journals the rename
+    if fd is not None:
+        try:
+            os.fsync(fd)
+        except OSError:
+            pass
+        return
     try:
         fd = os.open(folder, os.O_RDONLY | _CLOEXEC)
     except OSError:
@@ -204,6 +216,179 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
+# ---------------------------------------------------------------- inputs are never outputs
+_PROTECTED: list[tuple[Path, tuple[int, int] | None]] = []  # (resolved path, (device, inode)) of every input
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return st.st_dev, st.st_ino
+
+
+@contextmanager
+def inputs_protected(paths) -> Iterator[None]:
+    """While the block runs, every write through this module refuses to touch these inputs: a
+    target that is one of them (by name, through a symlink, or a hard link to it) or lies inside
+    one that is a folder is a UsageError, as `-o` naming the input itself is. A command wraps its
+    work in one, naming every file and folder it reads (and every file a Tiled file references)."""
+    added = []
+    for path in paths:
+        try:
+            entry = (Path(path).resolve(), _identity(Path(path)))
+        except (OSError, RuntimeError, ValueError):  # a loop or a name the system cannot take: nothing to protect
+            continue
+        _PROTECTED.append(entry)
+        added.append(entry)
+    try:
+        yield
+    finally:
+        for entry in added:
+            _PROTECTED.remove(entry)
+
+
+def refuse_input(target: str | Path) -> None:
+    """A UsageError when `target` is an input of the running command (see inputs_protected)."""
+    if not _PROTECTED:
+        return
+    target = Path(target)
+    try:
+        resolved = target.resolve()
+    except (OSError, RuntimeError, ValueError):
+        return  # cannot be resolved: it cannot be opened either, and writing it fails on its own
+    same = _identity(target)
+    for path, identity in _PROTECTED:
+        if resolved == path or (same is not None and same == identity) or resolved.is_relative_to(path) \
+                and identity is not None and os.path.isdir(path):
+            what = "is an input" if resolved == path or same == identity else f"is inside the input folder {shown(path)}"
+            raise UsageError(f"{shown(target)} {what}; inputs are never written, choose another output")
+
+
+# ---------------------------------------------------------------- signals
+@contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Ctrl-C, SIGTERM and SIGHUP wait until the block is over, then act as they would have: the
+    renames of a commit are all done or (had the signal come before) none is.
+
+    The Python-level handlers are swapped for ones that only note the signal, because blocking it
+    in this thread alone would let the kernel hand it to another (onnxruntime's pool), and Python
+    would still raise here. Outside the main thread, where handlers cannot be set, the signals are
+    blocked for this thread (the main thread then handles them as usual)."""
+    import signal
+    import threading
+
+    names = [n for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)]
+    numbers = [getattr(signal, n) for n in names]
+    if threading.current_thread() is not threading.main_thread():
+        if not hasattr(signal, "pthread_sigmask"):
+            yield
+            return
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, numbers)
+        try:
+            yield
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        return
+    caught: list[int] = []
+    previous = {}
+    for number in numbers:
+        handler = signal.getsignal(number)
+        if handler is None or handler is signal.SIG_IGN:  # set outside Python, or ignored: leave it
+            continue
+        previous[number] = handler
+        signal.signal(number, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        if caught:
+            signal.raise_signal(caught[0])  # now the old handler acts: KeyboardInterrupt, or the default end
+
+
+# ---------------------------------------------------------------- folders, opened without following links
+_SUPPORTS_DIR_FD = {os.open, os.rename, os.mkdir, os.unlink, os.stat} <= os.supports_dir_fd and sys.platform != "win32"
+_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+
+
+def _symlink_refused(path: Path) -> OutputError:
+    return OutputError(f"{shown(path)} is a symbolic link inside the output folder; manifold never writes "
+                       f"through one: remove it or choose another output location")
+
+
+def _lexically_under(path: Path, root: Path) -> Path | None:
+    """`path` relative to `root` when it lies under it by its name alone (no `..` leaving it), else None."""
+    rel = os.path.relpath(os.path.normpath(os.path.abspath(path)), os.path.normpath(os.path.abspath(root)))
+    parts = Path(rel).parts
+    if rel == "." or not parts:
+        return Path()
+    if parts[0] == ".." or os.path.isabs(rel):
+        return None
+    return Path(rel)
+
+
+class _Folder:
+    """An output folder held open: its descriptor was reached from the root one component at a
+    time with O_NOFOLLOW, so a symlink planted at any depth below the root is refused."""
+
+    def __init__(self, path: Path, fd: int | None):
+        self.path, self.fd = path, fd
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def _open_folder(folder: Path, root: Path | None, made: list[Path]) -> _Folder:
+    """Open (making what is missing) `folder`, never following a symlink below `root`.
+
+    `root` is the output folder the user named (or its default); it and its parents are taken as
+    they are (a link the user made there is theirs). None: the nearest existing ancestor is the root.
+    """
+    if root is None:
+        root = folder
+        while not os.path.isdir(root) and root.parent != root and not os.path.lexists(root):
+            root = root.parent
+    below = _lexically_under(folder, root)
+    if below is None:
+        raise OutputError(f"{shown(folder)} is outside the output folder {shown(root)}; refused")
+    made += make_folder(root)
+    if not _SUPPORTS_DIR_FD:
+        made += make_folder(folder)
+        return _Folder(folder, None)
+    try:
+        fd = os.open(root, os.O_RDONLY | _DIRECTORY | _CLOEXEC)
+    except OSError as exc:
+        raise output_error(exc, root) from None
+    path = Path(root)
+    try:
+        for part in below.parts:
+            path = path / part
+            try:
+                os.mkdir(part, 0o777, dir_fd=fd)
+                made.append(path)
+            except FileExistsError:
+                pass
+            try:
+                child = os.open(part, os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC, dir_fd=fd)
+            except OSError as exc:
+                if os.path.islink(path):
+                    raise _symlink_refused(path) from None
+                if exc.errno == errno.ENOTDIR:
+                    raise OutputError(f"{shown(path)} is in the way: it is a file, not a folder; "
+                                      f"choose another output location") from None
+                raise output_error(exc, path) from None
+            os.close(fd)
+            fd = child
+    except BaseException:
+        os.close(fd)
+        raise
+    return _Folder(folder, fd)
+
+
 # ---------------------------------------------------------------- files
 class Staging:
     """Files written under temporary names beside their targets and renamed into place by commit().
@@ -211,69 +396,136 @@ class Staging:
     Leaving the `with` block without commit() (an error, Ctrl-C) removes every temporary and every
     folder it created that is still empty; the targets are untouched. `reserve` creates the
     temporary at once, so an unwritable location fails before any long work.
+
+    `root`: the output folder; every folder between it and a target is made by us or checked, one
+    component at a time, never through a symlink (see _open_folder). Every target is checked
+    against the command's inputs (refuse_input). commit() renames with the signals deferred, so
+    Ctrl-C or SIGTERM cannot stop it half-way (only SIGKILL or a power cut can).
     """
 
-    def __init__(self, durable: bool = True):
+    def __init__(self, durable: bool = True, root: str | Path | None = None):
         self.durable = durable
+        self.root = Path(root) if root is not None else None
         self.pending: list[tuple[Path, Path]] = []  # (temporary, target)
         self.unwritten: dict[Path, Path] = {}  # target -> temporary reserved but not yet written
         self.made: list[Path] = []
-        self.cleaned: set[Path] = set()
+        self.folders: dict[Path, _Folder] = {}
+        self.inodes: dict[Path, int] = {}  # temporary -> the inode we created there
+
+    def _folder(self, folder: Path) -> _Folder:
+        if folder not in self.folders:
+            opened = _open_folder(folder, self.root, self.made)
+            self.folders[folder] = opened
+            clean_stale(opened.fd if opened.fd is not None else folder, folder)
+        return self.folders[folder]
 
     def reserve(self, target: str | Path) -> Path:
         """A new temporary file beside `target` (its folder made if missing) to be renamed onto it;
         the next `write(target, ...)` fills this one."""
         target = Path(target)
-        folder = target.parent
-        self.made += make_folder(folder)
-        if folder not in self.cleaned:
-            clean_stale(folder)
-            self.cleaned.add(folder)
+        refuse_input(target)
+        folder = self._folder(target.parent)
         try:
-            tmp = new_temporary(folder, target.suffix)
+            tmp, inode = _new_file(folder, target.suffix)
         except OSError as exc:
             raise output_error(exc, target) from None
         self.pending.append((tmp, target))
         self.unwritten[target] = tmp
+        self.inodes[tmp] = inode
+        return tmp
+
+    def _take(self, target: Path) -> Path:
+        tmp = self.unwritten.pop(target, None) or self.reserve(target)
+        self.unwritten.pop(target, None)
         return tmp
 
     def write(self, target: str | Path, write: Callable[[Path], object]) -> Path:
-        """write(tmp) fills a temporary for `target` (the one reserved for it, else a new one)."""
+        """write(tmp) fills a temporary for `target` by its name (for libraries that only write to a
+        file name); write_stream is the same with an open file, and no name to follow."""
         target = Path(target)
-        tmp = self.unwritten.pop(target, None) or self.reserve(target)
-        self.unwritten.pop(target, None)
+        tmp = self._take(target)
         try:
             write(tmp)
         except OSError as exc:
             raise output_error(exc, target) from None
         return tmp
 
-    def commit(self) -> None:
-        """Rename every temporary onto its target (fsynced first when durable)."""
+    def write_stream(self, target: str | Path, write: Callable[[object], object]) -> Path:
+        """write(stream) fills the temporary for `target` through a binary file opened on the very
+        file `reserve` created (O_NOFOLLOW, by its folder's descriptor)."""
+        target = Path(target)
+        tmp = self._take(target)
+        folder = self.folders[target.parent]
         try:
-            if self.durable:
-                for tmp, _ in self.pending:
-                    _fsync_file(tmp)
-            while self.pending:
-                tmp, target = self.pending[0]
-                try:
-                    os.replace(tmp, target)
-                except OSError as exc:
-                    raise output_error(exc, target) from None
-                self.pending.pop(0)
+            if folder.fd is not None:
+                fd = os.open(tmp.name, os.O_WRONLY | os.O_TRUNC | _NOFOLLOW | _CLOEXEC | _BINARY, dir_fd=folder.fd)
+            else:
+                fd = os.open(tmp, os.O_WRONLY | os.O_TRUNC | _NOFOLLOW | _CLOEXEC | _BINARY)
+            if os.fstat(fd).st_ino != self.inodes[tmp]:
+                os.close(fd)
+                raise OutputError(f"{shown(target)}: its temporary was replaced by another program; nothing "
+                                  f"was written through it, run again")
+            with os.fdopen(fd, "wb") as stream:
+                write(stream)
+        except OSError as exc:
+            raise output_error(exc, target) from None
+        return tmp
+
+    def _renames(self):
+        for tmp, target in self.pending:
+            folder = self.folders[target.parent]
+            yield tmp, target, folder
+
+    def commit(self) -> None:
+        """Rename every temporary onto its target (fsynced first when durable), signals deferred."""
+        try:
+            for tmp, target, folder in self._renames():  # each is still the file we made, not a swapped name
+                st = os.stat(tmp.name, dir_fd=folder.fd, follow_symlinks=False) if folder.fd is not None \
+                    else os.lstat(tmp)
+                if st.st_ino != self.inodes.get(tmp, st.st_ino) or not _is_regular(st.st_mode):
+                    raise OutputError(f"{shown(target)}: its temporary was replaced by another program; "
+                                      f"nothing was written, run again")
                 if self.durable:
-                    _fsync_folder(target.parent)
+                    _fsync_file(tmp, folder.fd)
         except OSError as exc:
             raise output_error(exc, self.pending[0][1] if self.pending else "output") from None
-        self.made, self.unwritten = [], {}
+        with signals_deferred():
+            try:
+                while self.pending:
+                    tmp, target = self.pending[0]
+                    folder = self.folders[target.parent]
+                    try:
+                        if folder.fd is not None:
+                            os.replace(tmp.name, target.name, src_dir_fd=folder.fd, dst_dir_fd=folder.fd)
+                        else:
+                            os.replace(tmp, target)
+                    except OSError as exc:
+                        raise output_error(exc, target) from None
+                    self.pending.pop(0)
+                    if self.durable:
+                        _fsync_folder(target.parent, folder.fd)
+            finally:
+                if not self.pending:
+                    self.made, self.unwritten, self.inodes = [], {}, {}
+                    self._close()
+
+    def _close(self) -> None:
+        for folder in self.folders.values():
+            folder.close()
+        self.folders = {}
 
     def discard(self) -> None:
-        for tmp, _ in self.pending:
+        for tmp, target in self.pending:
+            folder = self.folders.get(target.parent)
             try:
-                tmp.unlink()
+                if folder is not None and folder.fd is not None:
+                    os.unlink(tmp.name, dir_fd=folder.fd)
+                else:
+                    tmp.unlink()
             except OSError:
                 pass
-        self.pending, self.unwritten = [], {}
+        self.pending, self.unwritten, self.inodes = [], {}, {}
+        self._close()
         remove_folders(self.made)
         self.made = []
 
@@ -285,12 +537,45 @@ class Staging:
         return False
 
 
-def atomic_write(path: str | Path, write: Callable[[Path], object], durable: bool = True) -> None:
+def _is_regular(mode: int) -> bool:
+    import stat
+
+    return stat.S_ISREG(mode)
+
+
+def _new_file(folder: _Folder, suffix: str) -> tuple[Path, int]:
+    """A new empty temporary in `folder` (O_EXCL, O_NOFOLLOW, by its descriptor): (path, inode)."""
+    for _ in range(100):
+        name = _temp_name(suffix)
+        flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC | _BINARY
+        try:
+            fd = os.open(name, flags, 0o666, dir_fd=folder.fd) if folder.fd is not None \
+                else os.open(folder.path / name, flags, 0o666)
+        except FileExistsError:
+            continue
+        try:
+            return folder.path / name, os.fstat(fd).st_ino
+        finally:
+            os.close(fd)
+    raise OutputError(f"{shown(folder.path)}: cannot make a temporary name there; remove the {TEMP_PREFIX}* files")
+
+
+def atomic_write(path: str | Path, write: Callable[[Path], object], durable: bool = True,
+                 root: str | Path | None = None) -> None:
     """write(tmp) writes the whole file to a new temporary beside `path`, which is then renamed onto
     `path`: a reader sees the old file or the new one, never part of one. On any error (an
     OutputError for OSErrors) `path` is untouched and no temporary is left."""
-    with Staging(durable) as stage:
+    with Staging(durable, root) as stage:
         stage.write(path, write)
+        stage.commit()
+
+
+def atomic_write_stream(path: str | Path, write: Callable[[object], object], durable: bool = True,
+                        root: str | Path | None = None) -> None:
+    """atomic_write with an open binary file: write(stream) (PIL's save, matplotlib's savefig,
+    torch.save and bytes all take one); no name is ever opened by a library, so nothing is followed."""
+    with Staging(durable, root) as stage:
+        stage.write_stream(path, write)
         stage.commit()
 
 
@@ -303,6 +588,7 @@ def temporary_folder(target: str | Path) -> Iterator[Path]:
     A full disk or read-only file system met in the block becomes an OutputError; other OSErrors
     (reading an input, say) pass through for the caller to word."""
     target = Path(target)
+    refuse_input(target)
     made = make_folder(target.parent)
     clean_stale(target.parent)
     try:

@@ -6,6 +6,12 @@ caller (CLI, plugins through the CLI, tests, benchmark, eval):
     model = TileModel.load()              # the embedded default model, TileModel.load("seed"), or a folder
     for rgba in model.render(tiles, 64, 64):   # tiles: [N, h, w, 4] uint8, one tile size per call
         ...                               # [n, 64, 64, 4] uint8, chunk by chunk
+    model.render(tiles, 64, 64, RenderOptions(edges="wrap", palette="keep", alpha="cut"))
+
+A model folder is hostile input until checked: every file is a regular file before it is opened
+(a FIFO would block), the graphs' inputs and outputs must be the ones model.json describes, any
+error onnxruntime raises while running is a ModelError,
+and a decoder that outputs inf or nan is a broken model, not a picture.
 
 The model kind (model.json's `decoder`) changes only how a tile is fed to the encoder: the
 global kind resamples every tile to its input size; the local kind takes the tile as it is,
@@ -24,6 +30,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +39,7 @@ from typing import Iterator
 import numpy as np
 
 from .card import ModelCard, read_card
-from .errors import ModelError, UsageError, UserError
+from .errors import ModelError, UsageError, UserError, shown
 from .pixelart import ALPHAS, PALETTES, finish
 from .tiles import channels_to_rgba, is_empty, premultiply, resize_tile, rgba_to_channels, unpremultiply
 
@@ -71,12 +78,30 @@ def load_card(model_dir: str | Path | None = None) -> ModelCard:
     model_dir = resolve_model(model_dir)
     if not model_dir.is_dir():
         names = ", ".join(EMBEDDED_MODELS)
-        raise ModelError(f"--model {model_dir}: no such model folder (or name: {names})")
+        what = "is not a folder" if os.path.lexists(model_dir) else "no such model folder"
+        raise ModelError(f"--model {shown(model_dir)}: {what} (or name: {names})")
     card = read_card(model_dir)
     for name in ("encoder.onnx", "decoder.onnx"):
-        if not (model_dir / name).is_file():
-            raise ModelError(f"{model_dir}: {name} is missing; export the model again")
+        model_file(model_dir, name)
     return card
+
+
+def model_file(model_dir: Path, name: str, hint: str = "export the model again", missing: str = "") -> Path:
+    """model_dir/name when it is a regular file; a ModelError saying what is there instead (checked
+    before anything opens it: a FIFO would block the reader forever)."""
+    path = model_dir / name
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        if os.path.islink(path):
+            raise ModelError(f"{shown(model_dir)}: {name} is a broken symbolic link; {hint}") from None
+        raise ModelError(f"{shown(model_dir)}: {missing or f'{name} is missing'}; {hint}") from None
+    except OSError as exc:
+        raise ModelError(f"{shown(model_dir)}: {name} cannot be read ({exc.strerror}); {hint}") from None
+    if not stat.S_ISREG(mode):
+        what = "a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "not a regular file"
+        raise ModelError(f"{shown(model_dir)}: {name} is {what}, not a model file; {hint}")
+    return path
 
 
 def seamless(tile: np.ndarray) -> bool:
@@ -116,7 +141,7 @@ def session_options():
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    options.log_severity_level = 3
+    options.log_severity_level = 4  # fatal only: every error is ours to word, as one `error:` line
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     return options
 
@@ -130,16 +155,17 @@ def make_sessions(model_dir: Path, device: str, precision: str = "fp32"):
 
     if precision not in PRECISIONS:
         raise UsageError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
-    decoder = model_dir / DECODER_FILES[precision]
-    if not decoder.exists():
-        raise ModelError(f"{model_dir}: no {decoder.name} for --precision {precision}; export the model again "
-                        f"(`manifold export` writes it) or add it with `manifold export --add-int8 {model_dir}`")
+    hint = "export the model again" if precision == "fp32" else (
+        f"export the model again (`manifold export` writes it) or add it with "
+        f"`manifold export --add-int8 {shown(model_dir)}`")
+    decoder = model_file(model_dir, DECODER_FILES[precision], hint,
+                         missing=f"no {DECODER_FILES[precision]} for --precision {precision}")
     if precision == "int8" and device == "cuda":
         raise UsageError("--precision int8 runs on the CPU; use --device cpu (or auto), or fp32 on the GPU")
     if precision == "int8":
         device = "cpu"
-    ort.set_default_logger_severity(3)
-    paths = [str(model_dir / "encoder.onnx"), str(decoder)]
+    ort.set_default_logger_severity(4)
+    paths = [str(model_file(model_dir, "encoder.onnx")), str(decoder)]
     if device in ("auto", "cuda") and "CUDAExecutionProvider" in ort.get_available_providers() \
             and cuda_driver_present():
         try:
@@ -164,6 +190,55 @@ def make_sessions(model_dir: Path, device: str, precision: str = "fp32"):
     return (*sessions, "CPUExecutionProvider")
 
 
+@dataclass(frozen=True)
+class RenderOptions:
+    """How render() sees and finishes tiles (`manifold upscale --edges/--palette/--alpha`), one
+    value per call. `edges` (models that pad their input): "clamp" repeats the border pixels
+    outward, "wrap" continues from the opposite side (a seamless tile stays seamless), "auto"
+    wraps the tiles that are seamless. `palette` and `alpha`: pixel-art finishing (pixelart.py)."""
+
+    edges: str = "clamp"
+    palette: str = "off"
+    alpha: str = "smooth"
+
+    def __post_init__(self):
+        if self.edges not in EDGES:
+            raise UsageError(f"--edges must be one of {', '.join(EDGES)}, got {self.edges!r}")
+        if self.palette not in PALETTES or self.alpha not in ALPHAS:
+            raise UsageError(f"--palette is one of {', '.join(PALETTES)} and --alpha one of {', '.join(ALPHAS)}")
+
+
+class _Session:
+    """An onnxruntime session whose run-time failures are one ModelError."""
+
+    def __init__(self, session, name: str):
+        self.session, self.name = session, name
+
+    def __getattr__(self, attr):
+        return getattr(self.session, attr)
+
+    def run(self, outputs, feeds):
+        # The memory a render needs was checked against what is free before it started (the CLI's
+        # estimate), so a graph that still fails to allocate asks for more than its card says:
+        # a broken model, like any other run-time failure.
+        try:
+            result = self.session.run(outputs, feeds)
+        except MemoryError:
+            raise ModelError(f"{self.name}: ran out of memory, far beyond what its model.json describes; the "
+                             f"model folder is broken: export the model again") from None
+        except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own types for a graph that breaks
+            raise ModelError(f"{self.name}: onnxruntime cannot run it ({exc.__class__.__name__}: "
+                             f"{first_line(str(exc))}); the model folder is broken: export the model again") from None
+        if len(result) < 1 or not isinstance(result[0], np.ndarray):
+            raise ModelError(f"{self.name}: gave no array; the model folder is broken: export the model again")
+        return result
+
+
+def first_line(text: str, limit: int = 160) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line[:limit]
+
+
 @dataclass
 class TileModel:
     card: ModelCard
@@ -172,31 +247,38 @@ class TileModel:
     provider: str
     pixel_budget: int = DEFAULT_PIXEL_BUDGET
     precision: str = "fp32"
-    # how render() finishes tiles unless a call says otherwise (`manifold upscale --edges/--palette/--alpha`)
-    edges: str = "clamp"
-    palette: str = "off"
-    alpha: str = "smooth"
 
     @classmethod
     def load(cls, model_dir: str | Path | None = None, device: str = "auto", precision: str = "fp32") -> "TileModel":
         model_dir = resolve_model(model_dir)
         card = load_card(model_dir)
-        model = cls(card, *make_sessions(model_dir, device, precision), precision=precision)
+        encoder, decoder, provider = make_sessions(model_dir, device, precision)
+        model = cls(card, _Session(encoder, f"{shown(model_dir)}: encoder.onnx"),
+                    _Session(decoder, f"{shown(model_dir)}: {DECODER_FILES[precision]}"), provider, precision=precision)
         model.check_graphs(model_dir)
         return model
 
     def check_graphs(self, model_dir: Path) -> None:
-        """The graphs are the ones model.json describes (a swapped or foreign .onnx is refused)."""
+        """The graphs are the ones model.json describes (a swapped or foreign .onnx is refused): one
+        4-D image in, a latent of at least 2 dimensions whose width is the card's code_size out of
+        the encoder and into the decoder, scalar sizes, and a 4-D image of any height and width out."""
         enc_in, dec_in = self.encoder.get_inputs(), self.decoder.get_inputs()
-        shape = enc_in[0].shape
-        expect_size = self.card.input_size
-        out_channels = self.decoder.get_outputs()[0].shape[1]
-        latent_out, latent_in = self.encoder.get_outputs()[0].shape, dec_in[0].shape
-        ok = (len(enc_in) == 1 and len(shape) == 4 and shape[1] == self.card.channels
-              and (expect_size is None or tuple(shape[2:]) == (expect_size, expect_size))
-              and [i.name for i in dec_in][1:] in (["height", "width"], ["height", "width", "top", "rows"])
-              and (out_channels == self.card.channels or isinstance(out_channels, str))
-              and len(latent_out) == len(latent_in) and latent_out[1] == latent_in[1])
+        enc_out, dec_out = self.encoder.get_outputs(), self.decoder.get_outputs()
+        if len(enc_in) == 1 and enc_out and len(dec_in) >= 3 and dec_out:
+            shape, expect_size = enc_in[0].shape, self.card.input_size
+            latent_out, latent_in, image = enc_out[0].shape, dec_in[0].shape, dec_out[0].shape
+            fixed = lambda d: isinstance(d, int)
+            ok = (enc_in[0].name == "image" and len(shape) == 4 and shape[1] == self.card.channels
+                  and (expect_size is None or tuple(shape[2:]) == (expect_size, expect_size))
+                  and [i.name for i in dec_in][1:] in (["height", "width"], ["height", "width", "top", "rows"])
+                  and all(i.shape == [] for i in dec_in[1:])
+                  and len(image) == 4 and (image[1] == self.card.channels or not fixed(image[1]))
+                  and not fixed(image[2]) and not fixed(image[3])
+                  and len(latent_out) == len(latent_in) >= 2
+                  and latent_out[1] == latent_in[1] and latent_out[1] in (self.card.code_size, None)
+                  or False)
+        else:
+            ok = False
         if not ok:
             raise ModelError(f"{model_dir}: encoder.onnx/decoder.onnx do not match model.json ({self.card.kind} "
                             f"model, {self.card.channels} channels); export the model again")
@@ -229,8 +311,13 @@ class TileModel:
             part = part.astype(np.float32) / 255
             return premultiply(part) if self.card.premultiplied else part
 
-        return np.concatenate([self.encoder.run(None, {"image": image(x[i:i + ENCODE_BATCH])})[0]
-                               for i in range(0, len(x), ENCODE_BATCH)])
+        latents = [self.encoder.run(None, {"image": image(x[i:i + ENCODE_BATCH])})[0]
+                   for i in range(0, len(x), ENCODE_BATCH)]
+        if any(latent.ndim < 2 or len(latent) != len(x[i * ENCODE_BATCH:(i + 1) * ENCODE_BATCH])
+               for i, latent in enumerate(latents)):
+            raise ModelError(f"{self.encoder.name}: its latent does not have one row per tile; the model folder "
+                             f"is broken: export the model again")
+        return np.concatenate(latents)
 
     def decode(self, latents: np.ndarray, height: int, width: int) -> np.ndarray:
         """[N, ...] -> [N, C, height, width] float32 in [0, 1], about `pixel_budget` output pixels per
@@ -238,9 +325,20 @@ class TileModel:
         large (so --res 4096 needs memory for the image, not for the decoder on every pixel at once)."""
         h, w = np.array(height, np.int64), np.array(width, np.int64)
         out = np.empty((len(latents), self.channels, height, width), np.float32)
-        run = lambda latent, top, rows: self.decoder.run(None, {
-            self.latent_name: latent, "height": h, "width": w,
-            **({"top": np.array(top, np.int64), "rows": np.array(rows, np.int64)} if self.bands else {})})[0]
+
+        def run(latent, top, rows):
+            image = self.decoder.run(None, {
+                self.latent_name: latent, "height": h, "width": w,
+                **({"top": np.array(top, np.int64), "rows": np.array(rows, np.int64)} if self.bands else {})})[0]
+            if image.shape != (len(latent), self.channels, rows, width):
+                raise ModelError(f"{self.decoder.name}: gave an image of shape {image.shape}, not "
+                                 f"{(len(latent), self.channels, rows, width)}; the model folder is broken: "
+                                 f"export the model again")
+            if not np.isfinite(image).all():
+                raise ModelError(f"{self.decoder.name}: gave inf or nan pixels; the model folder is broken: "
+                                 f"export the model again")
+            return image
+
         if self.bands and height * width > self.pixel_budget:
             rows = max(1, self.pixel_budget // width)
             for i in range(len(latents)):
@@ -252,23 +350,16 @@ class TileModel:
             out[i:i + per_run] = run(latents[i:i + per_run], 0, height)
         return out
 
-    def render(self, tiles: np.ndarray, height: int, width: int, chunk: int = 256, edges: str | None = None,
-               palette: str | None = None, alpha: str | None = None, shared_palette: np.ndarray | None = None
-               ) -> Iterator[np.ndarray]:
+    def render(self, tiles: np.ndarray, height: int, width: int, options: RenderOptions = RenderOptions(),
+               chunk: int = 256, shared_palette: np.ndarray | None = None) -> Iterator[np.ndarray]:
         """RGBA tiles [N, h, w, 4] uint8 (one size per call) -> chunks of [n, height, width, 4] uint8, in order.
 
         Fully transparent tiles stay fully transparent (and cost nothing). A model without an
         alpha channel gets the tile's own alpha, scaled with nearest neighbour. `edges` (local
-        kind): "clamp" repeats the border pixels outward, "wrap" continues from the opposite
-        side (a seamless tile stays seamless), "auto" wraps the tiles that are seamless.
-        `palette` and `alpha`: pixel-art finishing (pixelart.py; a sheet passes its own colours
-        as `shared_palette`). Options left None take the model's own (the attributes above).
+        kind), `palette` and `alpha`: `options` (RenderOptions); a sheet passes its own colours
+        as `shared_palette`.
         """
-        edges, palette, alpha = edges or self.edges, palette or self.palette, alpha or self.alpha
-        if edges not in EDGES:
-            raise UsageError(f"--edges must be one of {', '.join(EDGES)}, got {edges!r}")
-        if palette not in PALETTES or alpha not in ALPHAS:
-            raise UsageError(f"--palette is one of {', '.join(PALETTES)} and --alpha one of {', '.join(ALPHAS)}")
+        edges, palette, alpha = options.edges, options.palette, options.alpha
         for start in range(0, len(tiles), chunk):
             part = tiles[start:start + chunk]
             out = np.zeros((len(part), height, width, 4), np.uint8)

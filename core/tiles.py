@@ -71,23 +71,33 @@ def read_rgba(path: str | Path) -> np.ndarray:
 
 def find_images(folder: str | Path) -> list[Path]:
     """Image files under `folder`, recursively, in a stable order; our own temporaries (an
-    interrupted run's leftovers, see manifold_core.files) are never picked up, and symlinked
-    folders are not entered (no loops). The walk keeps its own stack: Path.rglob and os.walk
-    recurse, and a folder nested 1,100 deep raised RecursionError."""
+    interrupted run's leftovers, see manifold_core.files) are never picked up.
+
+    The walk keeps its own stack (a folder nested thousands of levels deep is no RecursionError);
+    as pathlib's rglob did, it lists symlinked files but does not descend into symlinked folders,
+    so a link loop cannot make it run forever."""
     folder = Path(folder)
-    found, pending = [], [folder]
-    while pending:
+    found, stack, seen = [], [folder], set()
+    while stack:
+        current = stack.pop()
         try:
-            entries = list(os.scandir(pending.pop()))
+            st = os.stat(current)
+            if (st.st_dev, st.st_ino) in seen:
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            entries = list(os.scandir(current))
         except OSError:
-            continue  # unreadable or vanished meanwhile: its files cannot be read either
+            continue  # unreadable or gone: its files are not there to read
         for entry in entries:
             if is_temporary(entry.name):
                 continue
-            if entry.is_dir(follow_symlinks=False):
-                pending.append(Path(entry.path))
-            elif Path(entry.name).suffix.lower() in IMAGE_SUFFIXES and entry.is_file():
-                found.append(Path(entry.path))
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(Path(entry.path))
+                elif Path(entry.name).suffix.lower() in IMAGE_SUFFIXES and entry.is_file():
+                    found.append(Path(entry.path))
+            except OSError:
+                continue
     return sorted(found)
 
 
@@ -101,18 +111,20 @@ class Grid:
     margin: int = 0
     spacing: int = 0
 
-    def count(self, extent: int, tile: int) -> float:
-        return (extent - 2 * self.margin + self.spacing) / (tile + self.spacing)
+    def count(self, extent: int, tile: int) -> tuple[int, int]:
+        """(whole tiles, pixels left over) along one side: integer arithmetic, so a spacing of 2**63
+        is not rounded into a fit."""
+        return divmod(extent - 2 * self.margin + self.spacing, tile + self.spacing)
 
     def extent(self, n: int, tile: int) -> int:
         return 2 * self.margin + n * tile + max(n - 1, 0) * self.spacing
 
     def shape(self, width: int, height: int, name: str = "sheet") -> tuple[int, int]:
         """(columns, rows) of a width x height sheet, or a UserError naming the sizes that fit."""
-        cols, rows = self.count(width, self.tile_width), self.count(height, self.tile_height)
-        if cols >= 1 and rows >= 1 and cols.is_integer() and rows.is_integer():
-            return int(cols), int(rows)
-        fits = lambda n, tile: sorted({self.extent(max(1, k), tile) for k in (int(n), int(n) + 1)})
+        (cols, cols_left), (rows, rows_left) = self.count(width, self.tile_width), self.count(height, self.tile_height)
+        if cols >= 1 and rows >= 1 and not cols_left and not rows_left:
+            return cols, rows
+        fits = lambda n, tile: sorted({self.extent(max(1, k), tile) for k in (max(n, 0), max(n, 0) + 1)})
         widths, heights = fits(cols, self.tile_width), fits(rows, self.tile_height)
         raise UserError(
             f"{name} is {width}x{height} px, which is not a grid of {self.tile_width}x{self.tile_height} tiles "
@@ -122,6 +134,16 @@ class Grid:
     def origin(self, col: int, row: int) -> tuple[int, int]:
         return (self.margin + col * (self.tile_width + self.spacing),
                 self.margin + row * (self.tile_height + self.spacing))
+
+
+@dataclass
+class Sheet:
+    """A tileset sheet cut into its cells: tiles [rows * cols, th, tw, 4] in Tiled's order."""
+
+    tiles: np.ndarray
+    cols: int
+    rows: int
+    grid: Grid
 
 
 def slice_sheet(sheet: np.ndarray, grid: Grid, name: str = "sheet") -> np.ndarray:

@@ -8,16 +8,14 @@ Data flow: **tiles for eval** -> degrade -> scalers -> metrics -> report.
 from __future__ import annotations
 
 import re
-import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
 from manifold_core.errors import UserError
+from manifold_core.tiled import TILED_SUFFIXES, tiled_tiles
 from manifold_core.tiles import Grid, collect_tiles
-
-TILED_SUFFIXES = (".tsx", ".tmx")
 
 
 class Loaded(NamedTuple):
@@ -27,24 +25,6 @@ class Loaded(NamedTuple):
 
 
 SHEET_CELL = re.compile(r"#\d+,\d+$")  # collect_tiles names a sheet's cell `sheet.png#row,col`
-
-
-def tiled_tiles(source: Path) -> tuple[list[str], list[np.ndarray], set[Path]]:
-    """Every tile of a .tsx (or of each tileset a .tmx uses): sheet cells and collection images;
-    and the files the Tiled file names."""
-    from manifold_cli.tiled import plan_tiled
-
-    with tempfile.TemporaryDirectory() as tmp:  # a plan writes nothing; the folder only names outputs
-        plan = plan_tiled(source, Path(tmp) / "plan", 1, 1)
-    names, tiles = [], []
-    for job in plan.sheets:
-        for i, tile in enumerate(job.sheet.tiles):
-            names.append(f"{job.target.stem}#{i}")
-            tiles.append(tile)
-    for job in plan.images:
-        names.append(job.target.stem)
-        tiles.append(job.tile)
-    return names, tiles, set(plan.inputs)
 
 
 def load_tiles(sources: list[Path], grid: Grid | None = None, limit: int | None = None) -> Loaded:

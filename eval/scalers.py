@@ -50,6 +50,7 @@ padded with their edge pixels to 16 and the middle of the result kept.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import shutil
@@ -58,13 +59,13 @@ import sys
 import tempfile
 import types
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from manifold_core.errors import ModelError, UsageError, UserError
+from manifold_core.runtime import RenderOptions
 
 from . import mmpx
 from .degrade import premultiplied_to_straight, straight_to_premultiplied
@@ -384,23 +385,18 @@ RENDER_OPTIONS = {  # `manifold:MODEL+OPTION`: the words and the upscale flags t
 }
 
 
-@dataclass(frozen=True)
-class RenderOptions:
-    """How a manifold method renders: `manifold upscale`'s --edges, --palette and --alpha (its defaults)."""
+UPSCALE_DEFAULTS = RenderOptions(edges="auto")  # `manifold upscale`'s --edges, --palette and --alpha defaults
 
-    edges: str = "auto"
-    palette: str = "off"
-    alpha: str = "smooth"
 
-    @classmethod
-    def parse(cls, words: list[str], spec: str) -> "RenderOptions":
-        chosen: dict[str, str] = {}
-        for word in words:
-            if word not in RENDER_OPTIONS:
-                raise UsageError(f"--methods {spec}: unknown render option {word!r}; after + give "
-                                 f"{', '.join(RENDER_OPTIONS)} (pixel = --palette keep --alpha cut)")
-            chosen.update(RENDER_OPTIONS[word])
-        return cls(**chosen)
+def render_options(words: list[str], spec: str) -> RenderOptions:
+    """A manifold method's render options from the words after its `+` (upscale's defaults otherwise)."""
+    chosen: dict[str, str] = {}
+    for word in words:
+        if word not in RENDER_OPTIONS:
+            raise UsageError(f"--methods {spec}: unknown render option {word!r}; after + give "
+                             f"{', '.join(RENDER_OPTIONS)} (pixel = --palette keep --alpha cut)")
+        chosen.update(RENDER_OPTIONS[word])
+    return dataclasses.replace(UPSCALE_DEFAULTS, **chosen)
 
 
 def model_label(model: str | Path | None) -> str:
@@ -418,7 +414,7 @@ class Manifold(Method):
     name, label = "manifold", "manifold"
 
     def __init__(self, model: str | Path | None = None, name: str = "manifold", label: str = "manifold",
-                 options: RenderOptions = RenderOptions()):
+                 options: RenderOptions = UPSCALE_DEFAULTS):
         self.model, self.name, self.label, self.options = model, name, label, options
         self.tile_model = None
 
@@ -431,7 +427,7 @@ class Manifold(Method):
         parts = options.split("+")
         model, words = parts[0], parts[1:]
         spec = f"manifold:{options}"
-        render = RenderOptions.parse(words, spec)
+        render = render_options(words, spec)
         label = model_label(model or None)
         suffix = "".join(f"+{w}" for w in words)
         return cls(model or None, f"manifold:{label}{suffix}", f"manifold {label}{suffix}", render)
@@ -449,8 +445,7 @@ class Manifold(Method):
         self.prepare(None)
         o = self.options
         try:
-            return np.concatenate(list(self.tile_model.render(clean(tiles), height, width, edges=o.edges,
-                                                              palette=o.palette, alpha=o.alpha)))
+            return np.concatenate(list(self.tile_model.render(clean(tiles), height, width, o)))
         except UserError:
             raise
         except Exception as exc:  # noqa: BLE001 - onnxruntime's own error types: the graph broke at run time

@@ -86,10 +86,15 @@ def fail(message: str | UserError, code: int | None = None):
     raise typer.Exit(code)
 
 
+errors_printed = 0  # cli.main words an interrupt that Typer swallowed (it returns 130) only when none was
+
+
 def print_error(message: str) -> None:
     """`error: message` on stderr, as one line."""
     from rich.markup import escape  # a message may hold [brackets]: a path, `pip install 'x[train]'`
 
+    global errors_printed
+    errors_printed += 1
     console.print(f"[bold red]error:[/] {escape(one_line(message))}", highlight=False)
 
 

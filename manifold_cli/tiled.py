@@ -1,9 +1,10 @@
 """Tiled tilesets (.tsx) and maps (.tmx): upscale every tileset and write files Tiled opens.
 
-Data flow: tiles (Tiled files) -> runtime -> **CLI input/output for Tiled** -> plugins/tiled.
+Data flow: tiles (Tiled files, read by manifold_core.tiled) -> runtime -> **CLI output for Tiled**
+-> plugins/tiled.
 
-    plan = plan_tiled(Path("level.tmx"), None, 64, 64)   # reads and checks everything, writes nothing
-    summary = write_tiled(model, plan)                   # renders, then writes all files at once
+    plan = TiledPlan.make(Path("level.tmx"), None, 64, 64)   # reads and checks everything, writes nothing
+    summary = plan.run(model, RenderOptions())               # renders, then writes all files at once
 
 A tileset becomes a new .tsx beside a new sheet image (or a folder of images for an
 image-collection tileset) with its tile size, margin, spacing, image size, tile offset,
@@ -12,11 +13,12 @@ A map becomes a new .tmx whose tilesets point to the new files, with its tile si
 offsets and object coordinates scaled so it still lines up; tile layer data (GIDs) is
 untouched, so every tile index stays the same.
 
-Safety: XML is parsed with defusedxml and any DOCTYPE is refused (Tiled never writes one),
-so no entity is ever expanded or fetched. Image and tileset paths that leave the folder of
-the file naming them are refused unless `allow_outside`. Inputs are never written; outputs
-go to temporary names (manifold_core.files) and are renamed only after every one of them was
-written; an error or an interruption leaves none of them.
+Output names are built only from checked parts: the output folder, the relative folders of
+paths that stay inside the input's folder, file stems, whole-number tile ids. No output may be
+a file the Tiled files name (read or not: image layers, templates, file properties), and every
+output lies under the output folder, reached without following a symlink. Outputs go to
+temporary names (manifold_core.files) and are renamed only after every one of them was
+written, with Ctrl-C and SIGTERM held back during the renames: all of them or none.
 """
 
 from __future__ import annotations
@@ -31,16 +33,24 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import DefusedXMLParser
 
 from manifold_core.errors import OutputError, UsageError, UserError, shown
 from manifold_core.files import Staging
-from manifold_core.runtime import TileModel
-from manifold_core.tiles import Grid, read_rgba, slice_sheet, write_png
+from manifold_core.runtime import RenderOptions, TileModel
+from manifold_core.tiled import (
+    INT_LIMIT,
+    TILED_SUFFIXES,
+    Tileset,
+    finite,
+    inside,
+    int_attr,
+    is_plain_relative,
+    read_tiled,
+)
+from manifold_core.tiles import Sheet, write_png
 
 from .upscale import (
-    Sheet,
+    Plan,
     Summary,
     check_memory,
     check_sheet_memory,
@@ -51,8 +61,8 @@ from .upscale import (
     scaled_grid,
 )
 
-TILED_SUFFIXES = (".tsx", ".tmx")
 LAYER_TAGS = ("layer", "objectgroup", "imagelayer", "group")
+__all__ = ["TILED_SUFFIXES", "TiledPlan", "plan_tiled", "write_tiled"]
 
 
 # ---------------------------------------------------------------- the plan
@@ -75,13 +85,18 @@ class ImageJob:
 
 
 @dataclass
-class TiledPlan:
+class TiledPlan(Plan):
     source: Path
     output: Path  # the new .tsx or .tmx
+    root: Path = None  # the output folder: every file goes under it
     sheets: list[SheetJob] = field(default_factory=list)
     images: list[ImageJob] = field(default_factory=list)
     documents: list[tuple[ET.Element, Path]] = field(default_factory=list)
-    inputs: set[Path] = field(default_factory=set)  # every file it read, resolved (never an output)
+    inputs: set[Path] = field(default_factory=set)  # every file the Tiled files read or name
+
+    @classmethod
+    def make(cls, source: Path, out: Path | None, height: int, width: int, allow_outside: bool = False) -> "TiledPlan":
+        return plan_tiled(source, out, height, width, allow_outside)
 
     @property
     def tiles(self) -> int:
@@ -92,58 +107,20 @@ class TiledPlan:
         return ([job.target for job in self.sheets] + [job.target for job in self.images]
                 + [target for _, target in self.documents])
 
-
-# ---------------------------------------------------------------- reading XML
-def parse_xml(path: Path, root_tag: str) -> ET.Element:
-    """Parse a Tiled XML file safely: a UserError for broken XML, a DOCTYPE or entities, or the wrong root."""
-    if not path.is_file():  # also refuses a FIFO or a device before opening it
-        raise UserError(f"{shown(path)}: no such file" if not path.exists() else
-                        f"{shown(path)}: not a regular file; give a .tsx or .tmx file")
-    parser = DefusedXMLParser(target=ET.TreeBuilder(insert_comments=True), forbid_dtd=True)
-    try:
-        with open(path, "rb") as stream:
-            while block := stream.read(1 << 16):
-                parser.feed(block)
-            root = parser.close()
-    except ET.ParseError as exc:
-        raise UserError(f"{shown(path)}: broken XML, {exc}") from None
-    except DefusedXmlException:
-        raise UserError(f"{shown(path)}: has a DOCTYPE or entity declarations, which Tiled never writes; "
-                        f"refused (entities are never expanded or fetched)") from None
-    except (OSError, UnicodeError, ValueError, LookupError) as exc:  # LookupError: an unknown encoding=
-        raise UserError(f"{shown(path)}: cannot be read as XML ({exc.__class__.__name__}: {exc})") from None
-    if root.tag != root_tag:
-        raise UserError(f"{shown(path)}: not a Tiled {'tileset' if root_tag == 'tileset' else 'map'} "
-                        f"(its root element is <{root.tag}>, not <{root_tag}>)")
-    return root
+    def render(self, model: TileModel, options: RenderOptions, advance: Callable[[int], None]) -> Summary:
+        return write_tiled(model, self, advance, options)
 
 
+# ---------------------------------------------------------------- scaling XML
 def xml_bytes(root: ET.Element) -> bytes:
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode").encode() + b"\n"
 
 
-def int_attr(elem: ET.Element, name: str, where: str, default: int | None = None) -> int:
-    text = elem.get(name)
-    if text is None:
-        if default is None:
-            raise UserError(f"{where}: <{elem.tag}> has no {name}")
-        return default
-    try:
-        return int(text)
-    except ValueError:
-        raise UserError(f"{where}: <{elem.tag} {name}=\"{text}\"> is not a whole number") from None
-
-
-def tile_size(elem: ET.Element, where: str) -> tuple[int, int]:
-    """(tilewidth, tileheight) of a <map> or <tileset>, each at least 1."""
-    tw, th = int_attr(elem, "tilewidth", where), int_attr(elem, "tileheight", where)
-    if tw < 1 or th < 1:
-        raise UserError(f"{where}: tile size {tw}x{th} must be at least 1x1")
-    return tw, th
-
-
 def number(value: float) -> str:
-    """Tiled's own style: whole numbers without a decimal point, others with up to 4 decimals."""
+    """Tiled's own style: whole numbers without a decimal point, others with up to 4 decimals.
+    A ValueError for inf or nan (a coordinate near the float maximum, scaled)."""
+    if not math.isfinite(value):
+        raise ValueError(value)
     if abs(value - round(value)) < 1e-6:
         return str(int(round(value)))
     return f"{value:.4f}".rstrip("0").rstrip(".")
@@ -157,22 +134,25 @@ def scale_attr(elem: ET.Element, name: str, factor: float, where: str, whole: bo
         value = finite(text)
     except ValueError:
         raise UserError(f"{where}: <{elem.tag} {name}={text[:40]!r}> is not a number") from None
-    elem.set(name, str(scale_length(int(value), factor)) if whole else number(value * factor))
+    try:
+        elem.set(name, str(scale_whole(value, factor)) if whole else number(value * factor))
+    except (ValueError, OverflowError):
+        raise UserError(f"{where}: <{elem.tag} {name}={text[:40]!r}> is too large to scale by {factor:g}") from None
 
 
-def finite(text: str) -> float:
-    """A number as Tiled writes one; a ValueError for text, inf and nan (which no map holds)."""
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(text)
-    return value
+def scale_whole(value: float, factor: float) -> int:
+    """A whole-number attribute scaled, within Tiled's 32-bit numbers; a ValueError beyond them."""
+    scaled = value * factor
+    if not math.isfinite(scaled) or abs(scaled) > INT_LIMIT:
+        raise ValueError(scaled)
+    return scale_length(int(value), factor)
 
 
 def scale_points(text: str, fx: float, fy: float, where: str) -> str:
     try:
         pairs = [tuple(finite(v) for v in point.split(",")) for point in text.split()]
         return " ".join(f"{number(x * fx)},{number(y * fy)}" for x, y in pairs)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise UserError(f"{where}: polygon points {text[:40]!r} are not 'x,y x,y ...'") from None
 
 
@@ -186,7 +166,10 @@ def scale_objects(group: ET.Element, fx: float, fy: float, where: str) -> None:
                 shape.set("points", scale_points(shape.get("points"), fx, fy, where))
             elif shape.tag == "text" and min(fx, fy) != 1:
                 size = int_attr(shape, "pixelsize", where, default=16)  # Tiled's default
-                shape.set("pixelsize", str(max(1, scale_length(size, min(fx, fy)))))
+                try:
+                    shape.set("pixelsize", str(max(1, scale_whole(size, min(fx, fy)))))
+                except ValueError:
+                    raise UserError(f"{where}: <text pixelsize=\"{size}\"> is too large to scale") from None
 
 
 def scale_layers(parent: ET.Element, fx: float, fy: float, where: str) -> None:
@@ -200,10 +183,6 @@ def scale_layers(parent: ET.Element, fx: float, fy: float, where: str) -> None:
             scale_objects(layer, fx, fy, where)
         elif layer.tag == "group":
             scale_layers(layer, fx, fy, where)
-
-
-def is_plain_relative(ref: str) -> bool:
-    return not (os.path.isabs(ref) or "://" in ref or ref.startswith(":") or re.match(r"^[A-Za-z]:[\\/]", ref))
 
 
 def rebase(ref: str, old_dir: Path, new_dir: Path) -> str:
@@ -223,17 +202,12 @@ def rebase_file_properties(root: ET.Element, old_dir: Path, new_dir: Path) -> No
             prop.set("value", rebase(prop.get("value"), old_dir, new_dir))
 
 
-def apply_trans(rgba: np.ndarray, trans: str | None, where: str) -> np.ndarray:
-    """Tiled's `trans` colour key: pixels of that colour become transparent."""
-    if not trans:
-        return rgba
-    text = trans.lstrip("#")
-    if not re.fullmatch(r"[0-9a-fA-F]{6}", text):
-        raise UserError(f"{where}: trans=\"{trans}\" is not a colour like ff00ff")
-    key = np.array([int(text[i:i + 2], 16) for i in (0, 2, 4)], np.uint8)
-    rgba = rgba.copy()
-    rgba[(rgba[..., :3] == key).all(axis=-1)] = 0
-    return rgba
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
 
 
 def safe_name(text: str) -> str:
@@ -242,60 +216,36 @@ def safe_name(text: str) -> str:
 
 # ---------------------------------------------------------------- planning
 class Planner:
-    def __init__(self, source: Path, allow_outside: bool):
-        self.allow_outside = allow_outside
-        self.inputs: set[Path] = {source.resolve()}
+    """Turns what manifold_core.tiled read into the new files: scales the XML in place and claims
+    an output name for every image."""
+
+    def __init__(self, found, out_dir: Path):
+        self.found = found
+        self.out_dir = out_dir
+        # a reference that is a folder (source=".") protects no file, and must not fence off the output folder
+        self.inputs: set[Path] = {p for p in found.references if not p.is_dir()}
         self.claimed: set[Path] = set()
         self.plan: TiledPlan | None = None
 
-    # paths
-    def resolve_ref(self, base: Path, ref: str | None, what: str, where: str) -> Path:
-        if not ref:
-            raise UserError(f"{where}: an <{'image' if what == 'image' else 'tileset'}> without a source path")
-        path = base / ref
-        if not self.allow_outside and not path.resolve().is_relative_to(base.resolve()):
-            raise UserError(f"{where}: {what} {ref!r} is outside the folder {shown(base)}; refused "
-                            f"(pass --allow-outside to read it anyway)")
-        if not path.is_file():
-            raise UserError(f"{where}: {what} {ref!r} not found or not a regular file (looked for {shown(path)})")
-        self.inputs.add(path.resolve())
-        return path
-
-    def inside(self, base: Path, ref: str) -> Path | None:
-        """The relative path of ref under base, or None when it leaves base."""
-        normal = Path(os.path.normpath(ref))
-        if not is_plain_relative(ref) or normal.parts[:1] == ("..",):
-            return None
-        return normal
-
     def claim(self, path: Path, exact: bool = False) -> Path:
-        """A unique output path: `name-2.ext`, `name-3.ext`... when taken by another output or an input.
-
-        `exact`: the user named it; keep it (check_plan refuses it if it is an input).
-        """
-        candidate, n = path, 2
+        """A unique output path: `name-2.ext`, `name-3.ext`... when taken by another output or by a file
+        the Tiled files name. `exact`: the user named it; keep it (check_plan refuses it if it is one)."""
         if exact:
             self.claimed.add(path.resolve())
             return path
+        candidate, n = path, 2
         while candidate.resolve() in self.claimed or candidate.resolve() in self.inputs:
             candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
             n += 1
         self.claimed.add(candidate.resolve())
         return candidate
 
-    # tilesets
-    def tileset(self, elem: ET.Element, base: Path, new_dir: Path, fx: float, fy: float, where: str,
-                stem: Path) -> None:
-        """Scale one <tileset> element in place: image paths are read relative to `base` and written
-        relative to `new_dir`, the folder of the file that will hold the element.
-
-        The new sheet image is `stem` + .png; an image collection goes into the folder `stem`.
-        """
-        tw, th = tile_size(elem, where)
-        new_tw, new_th = max(1, scale_length(tw, fx)), max(1, scale_length(th, fy))
-        grid = Grid(tw, th, int_attr(elem, "margin", where, 0), int_attr(elem, "spacing", where, 0))
-        if grid.margin < 0 or grid.spacing < 0:
-            raise UserError(f"{where}: margin {grid.margin} and spacing {grid.spacing} must not be negative")
+    def tileset(self, tileset: Tileset, new_dir: Path, fx: float, fy: float, stem: Path) -> None:
+        """Scale one tileset's element in place; its images are written relative to `new_dir`, the
+        folder of the file that will hold the element. The new sheet image is `stem` + .png; an
+        image collection goes into the folder `stem`."""
+        elem, where, grid = tileset.element, tileset.where, tileset.grid
+        new_tw, new_th = max(1, scale_length(tileset.tile_width, fx)), max(1, scale_length(tileset.tile_height, fy))
         new_grid = scaled_grid(grid, new_th, new_tw)
         elem.set("tilewidth", str(new_tw))
         elem.set("tileheight", str(new_th))
@@ -309,62 +259,37 @@ class Planner:
             elif child.tag == "grid":
                 scale_attr(child, "width", fx, where, whole=True)
                 scale_attr(child, "height", fy, where, whole=True)
-        image = elem.find("image")
-        if image is not None:
-            self.sheet(image, grid, base, stem.with_name(f"{stem.name}.png"), new_dir, new_th, new_tw, where)
         for tile in elem.findall("tile"):
             for attr, factor in (("x", fx), ("y", fy), ("width", fx), ("height", fy)):
                 scale_attr(tile, attr, factor, where, whole=True)
             for group in tile.findall("objectgroup"):
                 scale_objects(group, fx, fy, where)
-            tile_image = tile.find("image")
-            if tile_image is not None and image is None:
-                self.collection_image(tile, tile_image, base, stem, new_dir, fx, fy, where)
+        if tileset.sheet is not None:
+            found = tileset.sheet
+            target = self.claim(stem.with_name(f"{stem.name}.png"))
+            self.plan.sheets.append(SheetJob(found.sheet, target, new_th, new_tw))
+            image = found.element
+            image.set("source", Path(os.path.relpath(target, new_dir)).as_posix())
+            image.set("width", str(new_grid.extent(found.sheet.cols, new_tw)))
+            image.set("height", str(new_grid.extent(found.sheet.rows, new_th)))
+            image.attrib.pop("trans", None)  # the new sheet has real transparency
+        for found in tileset.images:
+            under = inside(found.ref)
+            relative = under.with_suffix(".png") if under else Path(f"{found.id}-{found.path.stem}.png")
+            target = self.claim(stem / relative)
+            height = max(1, scale_length(found.rgba.shape[0], fy))
+            width = max(1, scale_length(found.rgba.shape[1], fx))
+            self.plan.images.append(ImageJob(found.rgba, target, height, width))
+            found.element.set("source", Path(os.path.relpath(target, new_dir)).as_posix())
+            found.element.set("width", str(width))
+            found.element.set("height", str(height))
+            found.element.attrib.pop("trans", None)
 
-    def sheet(self, image: ET.Element, grid: Grid, base: Path, target: Path, new_dir: Path,
-              new_th: int, new_tw: int, where: str) -> None:
-        path = self.resolve_ref(base, image.get("source"), "image", where)
-        rgba = apply_trans(read_rgba(path), image.get("trans"), where)
-        height, width = rgba.shape[:2]
-        # Tiled's own count: the margin on the far side may be missing, extra pixels are ignored.
-        cols = (width - grid.margin + grid.spacing) // (grid.tile_width + grid.spacing)
-        rows = (height - grid.margin + grid.spacing) // (grid.tile_height + grid.spacing)
-        if cols < 1 or rows < 1:
-            raise UserError(f"{where}: image {image.get('source')!r} is {width}x{height} px, too small for one "
-                            f"{grid.tile_width}x{grid.tile_height} tile with margin {grid.margin} (at least "
-                            f"{grid.margin + grid.tile_width}x{grid.margin + grid.tile_height} px)")
-        full = np.zeros((grid.extent(rows, grid.tile_height), grid.extent(cols, grid.tile_width), 4), np.uint8)
-        h, w = min(height, full.shape[0]), min(width, full.shape[1])
-        full[:h, :w] = rgba[:h, :w]
-        sheet = Sheet(slice_sheet(full, grid, where), cols, rows, grid)
-        target = self.claim(target)
-        self.plan.sheets.append(SheetJob(sheet, target, new_th, new_tw))
-        new_grid = scaled_grid(grid, new_th, new_tw)
-        image.set("source", Path(os.path.relpath(target, new_dir)).as_posix())
-        image.set("width", str(new_grid.extent(cols, new_tw)))
-        image.set("height", str(new_grid.extent(rows, new_th)))
-        image.attrib.pop("trans", None)  # the new sheet has real transparency
-
-    def collection_image(self, tile: ET.Element, image: ET.Element, base: Path, folder: Path, new_dir: Path,
-                         fx: float, fy: float, where: str) -> None:
-        ref = image.get("source")
-        path = self.resolve_ref(base, ref, "image", where)
-        rgba = apply_trans(read_rgba(path), image.get("trans"), where)
-        inside = self.inside(base, ref)
-        relative = inside.with_suffix(".png") if inside else Path(f"{tile.get('id', 'tile')}-{path.stem}.png")
-        target = self.claim(folder / relative)
-        height, width = max(1, scale_length(rgba.shape[0], fy)), max(1, scale_length(rgba.shape[1], fx))
-        self.plan.images.append(ImageJob(rgba, target, height, width))
-        image.set("source", Path(os.path.relpath(target, new_dir)).as_posix())
-        image.set("width", str(width))
-        image.set("height", str(height))
-        image.attrib.pop("trans", None)
-
-    def external_tileset(self, tsx: Path, root: ET.Element, new_tsx: Path, fx: float, fy: float) -> Path:
-        """Scale a .tsx file's parsed `root` into the new tileset `new_tsx`."""
-        self.tileset(root, tsx.parent, new_tsx.parent, fx, fy, str(tsx), new_tsx.with_name(new_tsx.stem))
-        rebase_file_properties(root, tsx.parent, new_tsx.parent)
-        self.plan.documents.append((root, new_tsx))
+    def external_tileset(self, tileset: Tileset, new_tsx: Path, fx: float, fy: float) -> Path:
+        """Scale a .tsx file's tileset into the new tileset file `new_tsx`."""
+        self.tileset(tileset, new_tsx.parent, fx, fy, new_tsx.with_name(new_tsx.stem))
+        rebase_file_properties(tileset.element, tileset.base, new_tsx.parent)
+        self.plan.documents.append((tileset.element, new_tsx))
         return new_tsx
 
 
@@ -382,65 +307,52 @@ def output_dir(source: Path, out: Path | None) -> tuple[Path, Path | None]:
     return out, None
 
 
+def new_tag(tileset: Tileset, fx: float, fy: float) -> str:
+    return resolution_tag(max(1, scale_length(tileset.tile_height, fy)), max(1, scale_length(tileset.tile_width, fx)))
+
+
 def plan_tiled(source: Path, out: Path | None, height: int, width: int, allow_outside: bool = False) -> TiledPlan:
-    """Read and check a .tsx or .tmx and everything it uses; nothing is written."""
-    suffix = source.suffix.lower()
-    if suffix not in TILED_SUFFIXES:
+    """Read and check a .tsx or .tmx and everything it uses (manifold_core.tiled); nothing is written."""
+    if source.suffix.lower() not in TILED_SUFFIXES:
         raise UserError(f"{shown(source)}: not a Tiled tileset (.tsx) or map (.tmx)")
     out_dir, named = output_dir(source, out)
+    found = read_tiled(source, allow_outside)
     tag = resolution_tag(height, width)
-    planner = Planner(source, allow_outside)
-    if suffix == ".tsx":
-        root = parse_xml(source, "tileset")
-        tw, th = tile_size(root, shown(source))
+    planner = Planner(found, out_dir)
+    fx, fy = width / found.tile_width, height / found.tile_height
+    if not found.is_map:
         target = planner.claim(named or out_dir / f"{source.stem}-{tag}.tsx", exact=named is not None)
-        planner.plan = TiledPlan(source, target)
-        planner.external_tileset(source, root, target, width / tw, height / th)
+        planner.plan = TiledPlan(source, target, out_dir, inputs=planner.inputs)
+        planner.external_tileset(found.tilesets[0].tileset, target, fx, fy)
         return check_plan(planner)
 
-    root = parse_xml(source, "map")
-    where = shown(source)
-    tw, th = tile_size(root, where)
-    fx, fy = width / tw, height / th
+    root, where, base = found.root, shown(source), source.parent
     target = planner.claim(named or out_dir / f"{source.stem}-{tag}.tmx", exact=named is not None)
-    planner.plan = TiledPlan(source, target)
-    base = source.parent
+    planner.plan = TiledPlan(source, target, out_dir, inputs=planner.inputs)
     root.set("tilewidth", str(width))
     root.set("tileheight", str(height))
     scale_attr(root, "hexsidelength", fx if root.get("staggeraxis") == "x" else fy, where, whole=True)
     scale_attr(root, "parallaxoriginx", fx, where)
     scale_attr(root, "parallaxoriginy", fy, where)
-    done: dict[Path, str] = {}
-    for index, tileset in enumerate(root.findall("tileset")):
-        ref = tileset.get("source")
-        if ref is None:  # embedded
-            name = tileset.get("name") or f"tileset{index + 1}"
-            ts_where = f"{where} (tileset {name!r})"
-            image = tileset.find("image")
-            if image is not None and image.get("source"):  # a sheet: named after its image, kept in its subfolder
-                inside = planner.inside(base, image.get("source"))
-                folder = out_dir / inside.parent if inside else out_dir
-                stem = Path(image.get("source")).stem
+    done: dict[int, str] = {}
+    for index, use in enumerate(found.tilesets):
+        tileset = use.tileset
+        if use.ref is None:  # embedded
+            if tileset.sheet is not None:  # a sheet: named after its image, kept in its subfolder
+                under = inside(tileset.sheet.ref)
+                folder = out_dir / under.parent if under else out_dir
+                stem = Path(tileset.sheet.ref).stem
             else:  # an image collection: a folder named after the tileset
-                folder, stem = out_dir, safe_name(name)
-            ts_tw, ts_th = tile_size(tileset, ts_where)
-            new_tag = resolution_tag(max(1, scale_length(ts_th, fy)), max(1, scale_length(ts_tw, fx)))
-            planner.tileset(tileset, base, target.parent, fx, fy, ts_where, folder / f"{stem}-{new_tag}")
+                folder, stem = out_dir, safe_name(use.element.get("name") or f"tileset{index + 1}")
+            planner.tileset(tileset, target.parent, fx, fy, folder / f"{stem}-{new_tag(tileset, fx, fy)}")
             continue
-        if not ref.lower().endswith(".tsx"):
-            raise UserError(f"{where}: tileset {ref!r} is not a .tsx file; only XML tilesets can be upscaled "
-                            f"(save it as .tsx in Tiled)")
-        tsx = planner.resolve_ref(base, ref, "tileset", where)
-        key = tsx.resolve()
-        if key not in done:
-            ts_root = parse_xml(tsx, "tileset")  # parsed once, scaled by external_tileset
-            ts_tw, ts_th = tile_size(ts_root, shown(tsx))
-            new_tag = resolution_tag(max(1, scale_length(ts_th, fy)), max(1, scale_length(ts_tw, fx)))
-            inside = planner.inside(base, ref)
-            folder = out_dir / inside.parent if inside else out_dir
-            new_tsx = planner.external_tileset(tsx, ts_root, folder / f"{tsx.stem}-{new_tag}.tsx", fx, fy)
-            done[key] = Path(os.path.relpath(new_tsx, target.parent)).as_posix()
-        tileset.set("source", done[key])
+        if id(tileset) not in done:
+            under = inside(use.ref)
+            folder = out_dir / under.parent if under else out_dir
+            new_tsx = planner.external_tileset(tileset, folder / f"{tileset.file.stem}-{new_tag(tileset, fx, fy)}.tsx",
+                                               fx, fy)
+            done[id(tileset)] = Path(os.path.relpath(new_tsx, target.parent)).as_posix()
+        use.element.set("source", done[id(tileset)])
     scale_layers(root, fx, fy, where)
     for layer in root.iter("imagelayer"):
         for image in layer.findall("image"):
@@ -455,17 +367,29 @@ def plan_tiled(source: Path, out: Path | None, height: int, width: int, allow_ou
 
 
 def check_plan(planner: Planner) -> TiledPlan:
-    planner.plan.inputs = set(planner.inputs)
-    for path in planner.plan.files:
+    plan = planner.plan
+    for root, target in plan.documents:  # before rendering: a name that is not UTF-8 cannot go into the XML
+        try:
+            xml_bytes(root)
+        except UnicodeEncodeError:
+            names = [shown(v) for e in root.iter() for v in e.attrib.values() if not _utf8(v)]
+            raise UserError(f"{shown(target)} would name {names[0] if names else 'a file'}, whose name is not "
+                            f"UTF-8 text, which a Tiled file cannot hold; rename it (or choose another -o)") from None
+    for path in plan.files:
         if path.resolve() in planner.inputs:
-            raise UsageError(f"{shown(path)} is an input; inputs are never overwritten, choose another -o")
+            raise UsageError(f"{shown(path)} is a file the Tiled files read or name; inputs are never "
+                             f"overwritten, choose another -o")
+        if os.path.normpath(path.parent.absolute()) != os.path.normpath(plan.root.absolute()) and \
+                not Path(os.path.normpath(path.absolute())).is_relative_to(os.path.normpath(plan.root.absolute())):
+            raise UserError(f"{shown(path)} would leave the output folder {shown(plan.root)}; refused")
         if path.exists() and path.is_dir():
             raise OutputError(f"{shown(path)} is a folder; cannot write a file there, choose another -o")
-    return planner.plan
+    return plan
 
 
 # ---------------------------------------------------------------- writing
-def write_tiled(model: TileModel, plan: TiledPlan, advance: Callable[[int], None] = lambda n: None) -> Summary:
+def write_tiled(model: TileModel, plan: TiledPlan, advance: Callable[[int], None] = lambda n: None,
+                options: RenderOptions = RenderOptions()) -> Summary:
     """Render every tileset of the plan and write all its files; none of them if anything fails.
 
     Memory and the output locations are checked (every temporary is made) before rendering."""
@@ -478,18 +402,18 @@ def write_tiled(model: TileModel, plan: TiledPlan, advance: Callable[[int], None
     for (_, height, width), jobs in groups.items():
         check_memory(render_memory(model, len(jobs), height, width),
                      f"{len(jobs)} tiles of an image collection at {width}x{height}", "choose a smaller --res")
-    with Staging() as staging:
+    with Staging(root=plan.root) as staging:
         for path in plan.files:
             staging.reserve(path)
         for job in plan.sheets:
-            image, _ = render_sheet(model, job.sheet, job.height, job.width, advance)
-            staging.write(job.target, lambda p, image=image: write_png(p, image))
+            image, _ = render_sheet(model, job.sheet, job.height, job.width, options, advance)
+            staging.write_stream(job.target, lambda f, image=image: write_png(f, image))
         for (_, height, width), jobs in groups.items():
-            rendered = np.concatenate(list(model.render(np.stack([j.tile for j in jobs]), height, width)))
+            rendered = np.concatenate(list(model.render(np.stack([j.tile for j in jobs]), height, width, options)))
             for job, rgba in zip(jobs, rendered):
-                staging.write(job.target, lambda p, rgba=rgba: write_png(p, rgba))
+                staging.write_stream(job.target, lambda f, rgba=rgba: write_png(f, rgba))
             advance(len(jobs))
         for root, target in plan.documents:
-            staging.write(target, lambda p, root=root: p.write_bytes(xml_bytes(root)))
+            staging.write_stream(target, lambda f, root=root: f.write(xml_bytes(root)))
         staging.commit()
     return Summary(plan.tiles, time.perf_counter() - t0, model.provider, plan.output)

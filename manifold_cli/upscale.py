@@ -1,9 +1,18 @@
-"""What `manifold upscale` does with each kind of input: read tiles, render, write results.
+"""What `manifold upscale` does with each kind of input: a plan that reads and checks, then renders
+and writes.
 
-Data flow: tiles -> runtime -> **CLI input/output** (folders, images, sheets) -> files on disk.
+Data flow: tiles -> runtime -> **CLI input/output** (folders, images, sheets; Tiled in tiled.py)
+-> files on disk.
 
-Inputs are never written to. Outputs go through manifold_core.files: each file is written to a
-new temporary beside it and renamed, so an interrupted run leaves no half-written image, and a
+    plan = make_plan(source, out, height, width, grid)   # reads and checks; nothing is written
+    summary = plan.run(model, RenderOptions(...), advance)
+
+Every kind of input is a Plan with the same small interface (`tiles`, `output`, `files`,
+`inputs`, `run`), chosen by `make_plan` alone, so the command does not branch on the input.
+
+Inputs are never written to: `run` protects every file it read (manifold_core.files refuses
+them as outputs). Outputs go through manifold_core.files: each file is written to a new
+temporary beside it and renamed, so an interrupted run leaves no half-written image, and a
 killed run's temporaries are removed by the next run over that folder.
 
 A folder is done file by file: every readable tile is rendered and written, and each file that
@@ -11,8 +20,8 @@ cannot be read is named in `Summary.skipped` (the CLI then exits with status 3, 
 files skipped"). One image, a sheet and a Tiled file are all-or-nothing.
 
 Before anything is allocated, `check_memory` compares what the render will need (the figures
-measured for `TileModel.render`, below) with the memory this machine has free, and refuses
-with both numbers what cannot work.
+measured for `TileModel.render`, below: the output side and the input side) with the memory
+this machine has free, and refuses with both numbers what cannot work.
 """
 
 from __future__ import annotations
@@ -21,15 +30,15 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, ClassVar
 
 import numpy as np
 
 from manifold_core.errors import TooLargeError, UsageError, UserError, shown
-from manifold_core.files import Staging, make_folder, remove_folders
+from manifold_core.files import Staging, inputs_protected, make_folder, remove_folders
 from manifold_core.pixelart import palette_of
-from manifold_core.runtime import TileModel, parse_resolution
-from manifold_core.tiles import Grid, find_images, read_rgba, slice_sheet, write_png
+from manifold_core.runtime import ENCODE_BATCH, RenderOptions, TileModel
+from manifold_core.tiles import Grid, Sheet, find_images, read_rgba, slice_sheet, write_png
 
 FILES_PER_CHUNK = 256  # at most this many input files read, rendered and written together
 CHUNK_BYTES = 512 << 20  # ... and fewer when their rendered outputs would need more memory than this
@@ -39,6 +48,10 @@ MAX_TILE_ASPECT = 4  # one image is one tile, squeezed into a square: a 100000x1
 # per hidden unit, and about 100 bytes per output pixel of a chunk (its RGBA and float copies).
 DECODER_BYTES_PER_PIXEL_UNIT = 18
 CHUNK_BYTES_PER_PIXEL = 104
+# The input side, measured the same way with the default model (one opaque tile to --res 64:
+# 256x256 1.29 KB, 512x512 1.10 KB, 1024x1024 1.05 KB per input pixel): the encoder's
+# activations over the padded tile, for the ENCODE_BATCH tiles of one encoder run.
+ENCODER_BYTES_PER_INPUT_PIXEL = 1100
 MEMORY_RESERVE = 256 << 20  # left for Python, onnxruntime and the model
 
 
@@ -77,9 +90,52 @@ def check_output(source: Path, out: Path) -> None:
         raise UsageError(f"-o {shown(out)} is a file; give a folder for a folder of tiles")
 
 
+DECODE_BYTES_PER_PIXEL = 12  # reading an image: Pillow's decoded frame, its RGBA conversion, our array
+
+
+def header_size(path: Path) -> tuple[int, int] | None:
+    """(width, height) from an image's header, without decoding it; None when it cannot tell
+    (read_rgba then says what is wrong). Never blocks: only a regular file is opened."""
+    import stat
+    import warnings
+
+    from PIL import Image
+
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as stream:
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # read_image checks the size
+                with Image.open(stream) as image:
+                    return image.size
+        except Exception:  # noqa: BLE001 - any decoder's complaint: read_rgba words it
+            return None
+
+
+def read_image(path: Path) -> np.ndarray:
+    """read_rgba, after checking from the header that decoding fits in memory (status 5 with the
+    figures); Pillow's decompression-bomb warning is replaced by this check."""
+    import warnings
+
+    from PIL import Image
+
+    size = header_size(path)
+    if size is not None:
+        check_memory(size[0] * size[1] * DECODE_BYTES_PER_PIXEL, f"{shown(path)}: reading its {size[0]:,}x{size[1]:,} "
+                     f"px", "split the image or cut it as a sheet")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        return read_rgba(path)
+
+
 def read_tile(path: Path) -> np.ndarray:
     """One image as one tile; a UserError for an unreadable file or a strip that is no tile."""
-    tile = read_rgba(path)
+    tile = read_image(path)
     h, w = tile.shape[:2]
     if max(h, w) > MAX_TILE_ASPECT * min(h, w):
         raise UserError(f"{shown(path)} is {w}x{h} px, not a tile: each image is rendered as one tile and would "
@@ -124,8 +180,23 @@ def _decoder_width(model: TileModel) -> int:
     return model.card.decoder_width or 256
 
 
-def render_memory(model: TileModel, tiles: int, height: int, width: int) -> int:
-    """Peak bytes of rendering `tiles` tiles at height x width in one chunk (see the figures above).
+def input_memory(model: TileModel, tiles: int, in_height: int, in_width: int) -> int:
+    """Peak bytes of the encoder side for `tiles` input tiles of in_height x in_width: the tiles as
+    read, and the activations of one encoder run over the grid the encoder sees (the tile padded
+    by `pad`, or resampled to the card's input size)."""
+    if not in_height or not in_width:
+        return 0
+    if model.card.input_size:
+        grid = model.card.input_size ** 2
+    else:
+        grid = (in_height + 2 * model.card.pad) * (in_width + 2 * model.card.pad)
+    return tiles * in_height * in_width * 4 + min(tiles, ENCODE_BATCH) * grid * ENCODER_BYTES_PER_INPUT_PIXEL
+
+
+def render_memory(model: TileModel, tiles: int, height: int, width: int,
+                  input_shape: tuple[int, int] = (0, 0)) -> int:
+    """Peak bytes of rendering `tiles` tiles of input_shape (h, w) at height x width in one chunk
+    (see the figures above): the encoder's side and the decoder's.
 
     A decoder run covers about `pixel_budget` output pixels: whole tiles when they are small,
     bands of rows of one tile when it is large (a model exported with bands; older ones render
@@ -136,7 +207,8 @@ def render_memory(model: TileModel, tiles: int, height: int, width: int) -> int:
         per_run = max(1, budget // width) * width
     else:
         per_run = max(1, budget // pixels) * pixels
-    return per_run * _decoder_width(model) * DECODER_BYTES_PER_PIXEL_UNIT + tiles * pixels * CHUNK_BYTES_PER_PIXEL
+    return (per_run * _decoder_width(model) * DECODER_BYTES_PER_PIXEL_UNIT + tiles * pixels * CHUNK_BYTES_PER_PIXEL
+            + input_memory(model, tiles, *input_shape))
 
 
 def tiles_per_chunk(height: int, width: int) -> int:
@@ -151,7 +223,9 @@ def check_memory(need: int, what: str, hint: str) -> None:
         raise TooLargeError(f"{what} needs about {gib(need)} of memory and {gib(free)} is available; {hint}")
 
 
-# ---------------------------------------------------------------- folders and single images
+
+
+# ---------------------------------------------------------------- the plans
 class NothingDone(UserError):
     """Every file of a folder was skipped: `skipped` has a line for each (the CLI prints them first)."""
 
@@ -160,8 +234,172 @@ class NothingDone(UserError):
         self.skipped = skipped
 
 
+class Plan:
+    """One upscale job, read and checked, nothing written yet. Every kind has:
+
+    tiles   how many tiles run() renders (a progress bar's total)
+    output  the file or folder the summary names
+    files   every file it will write when known up front (Tiled), else None
+    inputs  every file or folder it read or that must never be written
+    run(model, options, advance) -> Summary   renders and writes; inputs are refused as outputs
+    """
+
+    kind: ClassVar[str] = ""
+    files: list[Path] | None = None
+
+    def run(self, model: TileModel, options: RenderOptions = RenderOptions(),
+            advance: Callable[[int], None] = lambda n: None) -> Summary:
+        with inputs_protected(self.inputs):
+            return self.render(model, options, advance)
+
+    def render(self, model: TileModel, options: RenderOptions, advance: Callable[[int], None]) -> Summary:
+        raise NotImplementedError
+
+
+def make_plan(source: Path, out: Path | None, height: int, width: int, grid: Grid | None = None,
+              allow_outside: bool = False) -> Plan:
+    """The plan for `source`: a Tiled file, a sheet (a `grid` given), a folder or one image."""
+    from .tiled import TILED_SUFFIXES, TiledPlan
+
+    if not os.path.lexists(source):
+        raise UserError(f"{shown(source)}: no such file or folder")
+    try:
+        os.stat(source)
+    except OSError as exc:  # a symlink loop, a dangling link, a name too long
+        raise UserError(f"{shown(source)}: cannot be opened ({describe(exc)})") from None
+    if not (source.is_file() or source.is_dir()):
+        raise UserError(f"{shown(source)}: not a regular file or folder (a FIFO or a device); give a file")
+    tiled = source.suffix.lower() in TILED_SUFFIXES and source.is_file()
+    if grid is not None and (tiled or source.is_dir()):
+        raise UsageError(f"--tile-size is for one sheet image; {shown(source)} is "
+                         f"{'a folder' if source.is_dir() else 'a Tiled file, which says its own tile size'}")
+    if allow_outside and not tiled:
+        raise UsageError("--allow-outside is for Tiled files (.tsx, .tmx)")
+    if tiled:
+        return TiledPlan.make(source, out, height, width, allow_outside)
+    if grid is not None:
+        return SheetPlan.make(source, out, height, width, grid)
+    if source.is_dir():
+        return FolderPlan.make(source, out, height, width)
+    return ImagePlan.make(source, out, height, width)
+
+
+def describe(exc: OSError) -> str:
+    import errno
+
+    if exc.errno == errno.ELOOP:
+        return "a symbolic link loop"
+    if exc.errno == errno.ENOENT:
+        return "a symbolic link to nothing"
+    return exc.strerror or exc.__class__.__name__
+
+
+def file_output(source: Path, out: Path | None, height: int, width: int) -> Path:
+    """-o for one image or sheet: a file, or a folder to put the default name in."""
+    out = out or default_output(source, height, width)
+    if out.is_dir():
+        out = out / default_output(source, height, width).name
+    check_output(source, out)
+    return out
+
+
+@dataclass
+class FolderPlan(Plan):
+    """Every image of a folder, recursively -> one PNG each under `output`, same relative names."""
+
+    source: Path
+    output: Path
+    height: int
+    width: int
+    images: list[Path] = field(default_factory=list)
+    kind: ClassVar[str] = "folder"
+
+    @classmethod
+    def make(cls, source: Path, out: Path | None, height: int, width: int) -> "FolderPlan":
+        out = out or default_output(source, height, width)
+        check_output(source, out)
+        files = find_images(source)
+        if not files:
+            raise UserError(f"{shown(source)}: no tile images in this folder")
+        targets: dict[Path, Path] = {}
+        for path in files:
+            target = path.relative_to(source).with_suffix(".png")
+            if target in targets:
+                raise UserError(f"{shown(targets[target])} and {shown(path)} differ only in their suffix; both "
+                                f"would become {shown(out / target)}: rename one")
+            targets[target] = path
+        return cls(source, out, height, width, files)
+
+    @property
+    def tiles(self) -> int:
+        return len(self.images)
+
+    @property
+    def inputs(self) -> list[Path]:
+        return [self.source]
+
+    def render(self, model, options, advance) -> Summary:
+        return upscale_folder(model, self.source, self.output, self.height, self.width, advance, self.images, options)
+
+
+@dataclass
+class ImagePlan(Plan):
+    """One tile image -> one rendered PNG."""
+
+    source: Path
+    output: Path
+    height: int
+    width: int
+    tile: np.ndarray = None
+    kind: ClassVar[str] = "image"
+
+    @classmethod
+    def make(cls, source: Path, out: Path | None, height: int, width: int) -> "ImagePlan":
+        out = file_output(source, out, height, width)
+        return cls(source, out, height, width, read_tile(source))
+
+    tiles = 1
+
+    @property
+    def inputs(self) -> list[Path]:
+        return [self.source]
+
+    def render(self, model, options, advance) -> Summary:
+        return upscale_image(model, self.tile, self.output, self.height, self.width, advance, options)
+
+
+@dataclass
+class SheetPlan(Plan):
+    """A tileset sheet -> one sheet with the same grid, every cell rendered at width x height."""
+
+    source: Path
+    output: Path
+    height: int
+    width: int
+    sheet: Sheet = None
+    kind: ClassVar[str] = "sheet"
+
+    @classmethod
+    def make(cls, source: Path, out: Path | None, height: int, width: int, grid: Grid) -> "SheetPlan":
+        out = file_output(source, out, height, width)
+        return cls(source, out, height, width, read_sheet(source, grid))
+
+    @property
+    def tiles(self) -> int:
+        return len(self.sheet.tiles)
+
+    @property
+    def inputs(self) -> list[Path]:
+        return [self.source]
+
+    def render(self, model, options, advance) -> Summary:
+        return upscale_sheet(model, self.sheet, self.output, self.height, self.width, advance, options)
+
+
+# ---------------------------------------------------------------- folders and single images
 def upscale_folder(model: TileModel, source: Path, out: Path, height: int, width: int,
-                   advance: Callable[[int], None] = lambda n: None, files: list[Path] | None = None) -> Summary:
+                   advance: Callable[[int], None] = lambda n: None, files: list[Path] | None = None,
+                   options: RenderOptions = RenderOptions()) -> Summary:
     """One PNG per input image, same relative name (suffix .png), into `out`.
 
     Every readable tile is done; a file that cannot be read is skipped and named in
@@ -171,9 +409,6 @@ def upscale_folder(model: TileModel, source: Path, out: Path, height: int, width
     if not files:
         raise UserError(f"{shown(source)}: no tile images in this folder")
     targets = [out / path.relative_to(source).with_suffix(".png") for path in files]
-    if len(set(targets)) < len(targets):
-        raise UserError(f"{shown(source)}: two images differ only in their suffix (e.g. a.png and a.gif); "
-                        f"both would become the same .png")
     per_chunk = tiles_per_chunk(height, width)
     check_memory(render_memory(model, per_chunk, height, width), f"--res {width}x{height}",
                  "choose a smaller --res")
@@ -181,7 +416,7 @@ def upscale_folder(model: TileModel, source: Path, out: Path, height: int, width
     done, skipped = 0, []
     made = make_folder(out)
     try:
-        with Staging(durable=False) as stage:
+        with Staging(durable=False, root=out) as stage:
             stage.reserve(out / "probe")  # an output folder that cannot be written fails before any work
             stage.discard()
             for start in range(0, len(files), per_chunk):
@@ -194,10 +429,13 @@ def upscale_folder(model: TileModel, source: Path, out: Path, height: int, width
                         skipped.append(str(exc))
                         continue
                     by_shape.setdefault(tile.shape, []).append((tile, target))
-                for group in by_shape.values():  # tiles of one size render as one batch
-                    rendered = model.render(np.stack([t for t, _ in group]), height, width, chunk=per_chunk)
+                for shape, group in by_shape.items():  # tiles of one size render as one batch
+                    check_memory(render_memory(model, len(group), height, width, shape[:2]),
+                                 f"{len(group)} tiles of {shape[1]}x{shape[0]} px at {width}x{height}",
+                                 "choose a smaller --res or cut large images as sheets (--tile-size)")
+                    rendered = model.render(np.stack([t for t, _ in group]), height, width, options, chunk=per_chunk)
                     for (_, target), rgba in zip(group, np.concatenate(list(rendered))):
-                        stage.write(target, lambda p, rgba=rgba: write_png(p, rgba))
+                        stage.write_stream(target, lambda f, rgba=rgba: write_png(f, rgba))
                 stage.commit()
                 done += sum(len(g) for g in by_shape.values())
                 advance(len(chunk))
@@ -210,32 +448,23 @@ def upscale_folder(model: TileModel, source: Path, out: Path, height: int, width
     return Summary(done, time.perf_counter() - t0, model.provider, out, skipped)
 
 
-def upscale_image(model: TileModel, source: Path, out: Path, height: int, width: int,
-                  advance: Callable[[int], None] = lambda n: None) -> Summary:
-    """A single tile image -> one rendered PNG."""
+def upscale_image(model: TileModel, tile: np.ndarray, out: Path, height: int, width: int,
+                  advance: Callable[[int], None] = lambda n: None, options: RenderOptions = RenderOptions()
+                  ) -> Summary:
+    """A single tile (as read_tile read it) -> one rendered PNG."""
     t0 = time.perf_counter()
-    tile = read_tile(source)
-    check_memory(render_memory(model, 1, height, width), f"--res {width}x{height}", "choose a smaller --res")
-    with Staging() as stage:
+    check_memory(render_memory(model, 1, height, width, tile.shape[:2]), f"a {tile.shape[1]}x{tile.shape[0]} px "
+                 f"tile at --res {width}x{height}", "choose a smaller --res or a smaller image")
+    with Staging(root=out.parent) as stage:
         stage.reserve(out)  # fails before rendering when `out` cannot be written
-        rgba = np.concatenate(list(model.render(tile[None], height, width, chunk=1)))[0]
-        stage.write(out, lambda p: write_png(p, rgba))
+        rgba = np.concatenate(list(model.render(tile[None], height, width, options, chunk=1)))[0]
+        stage.write_stream(out, lambda f: write_png(f, rgba))
         stage.commit()
     advance(1)
     return Summary(1, time.perf_counter() - t0, model.provider, out)
 
 
 # ---------------------------------------------------------------- tileset sheets
-@dataclass
-class Sheet:
-    """A tileset sheet cut into its cells: tiles [rows * cols, th, tw, 4] in Tiled's order."""
-
-    tiles: np.ndarray
-    cols: int
-    rows: int
-    grid: Grid
-
-
 def scale_length(value: int, factor: float) -> int:
     """A pixel length scaled and rounded half up (never Python's round-half-to-even)."""
     return int(np.floor(value * factor + 0.5))
@@ -251,21 +480,15 @@ def scaled_grid(grid: Grid, height: int, width: int) -> Grid:
     return Grid(width, height, scale_length(grid.margin, factor), scale_length(grid.spacing, factor))
 
 
-def sheet_grid(tile_size: str, margin: int = 0, spacing: int = 0) -> Grid:
-    """--tile-size (32 or WxH), --margin and --spacing as a Grid; a UsageError for impossible values."""
-    try:
-        th, tw = parse_resolution(tile_size)
-    except UserError:
-        raise UsageError(f"--tile-size {tile_size!r}: give a size like 32 or WxH like 32x16") from None
-    if margin < 0 or spacing < 0:
-        raise UsageError(f"--margin and --spacing must be at least 0 (got {margin}, {spacing})")
-    return Grid(tw, th, margin, spacing)
-
-
 def read_sheet(source: Path, grid: Grid) -> Sheet:
-    """Read and cut a sheet; a UserError naming the sizes that fit when it is not a grid of `grid`."""
-    image = read_rgba(source)
-    cols, rows = grid.shape(image.shape[1], image.shape[0], shown(source))
+    """Read and cut a sheet; a UserError naming the sizes that fit when it is not a grid of `grid`,
+    a UsageError when the margin or spacing alone is larger than the sheet."""
+    image = read_image(source)
+    height, width = image.shape[:2]
+    if 2 * grid.margin > min(width, height) or grid.spacing > max(width, height):
+        raise UsageError(f"--margin {grid.margin} and --spacing {grid.spacing} do not fit in {shown(source)}, "
+                         f"which is {width}x{height} px; check them")
+    cols, rows = grid.shape(width, height, shown(source))
     return Sheet(slice_sheet(image, grid, shown(source)), cols, rows, grid)
 
 
@@ -275,7 +498,8 @@ def sheet_memory(model: TileModel, sheet: Sheet, height: int, width: int) -> tup
     grid = scaled_grid(sheet.grid, height, width)
     sheet_w, sheet_h = grid.extent(sheet.cols, width), grid.extent(sheet.rows, height)
     chunk = min(len(sheet.tiles), tiles_per_chunk(height, width))
-    return 2 * 4 * sheet_w * sheet_h + render_memory(model, chunk, height, width), sheet_w, sheet_h
+    need = 2 * 4 * sheet_w * sheet_h + render_memory(model, chunk, height, width, sheet.tiles.shape[1:3])
+    return need, sheet_w, sheet_h
 
 
 def check_sheet_memory(model: TileModel, sheet: Sheet, height: int, width: int, name: str) -> None:
@@ -284,7 +508,7 @@ def check_sheet_memory(model: TileModel, sheet: Sheet, height: int, width: int, 
                  f"{sheet_w:,}x{sheet_h:,} px sheet, which", "choose a smaller --res")
 
 
-def render_sheet(model: TileModel, sheet: Sheet, height: int, width: int,
+def render_sheet(model: TileModel, sheet: Sheet, height: int, width: int, options: RenderOptions = RenderOptions(),
                  advance: Callable[[int], None] = lambda n: None) -> tuple[np.ndarray, Grid]:
     """Render every cell at width x height and lay them out on the scaled grid (empty cells stay empty).
 
@@ -293,8 +517,9 @@ def render_sheet(model: TileModel, sheet: Sheet, height: int, width: int,
     grid = scaled_grid(sheet.grid, height, width)
     out = np.zeros((grid.extent(sheet.rows, height), grid.extent(sheet.cols, width), 4), np.uint8)
     index = 0
-    shared = palette_of(sheet.tiles) if model.palette == "keep" else None
-    for chunk in model.render(sheet.tiles, height, width, chunk=tiles_per_chunk(height, width), shared_palette=shared):
+    shared = palette_of(sheet.tiles) if options.palette == "keep" else None
+    for chunk in model.render(sheet.tiles, height, width, options, chunk=tiles_per_chunk(height, width),
+                              shared_palette=shared):
         for tile in chunk:
             x, y = grid.origin(index % sheet.cols, index // sheet.cols)
             out[y:y + height, x:x + width] = tile
@@ -304,13 +529,14 @@ def render_sheet(model: TileModel, sheet: Sheet, height: int, width: int,
 
 
 def upscale_sheet(model: TileModel, sheet: Sheet, out: Path, height: int, width: int,
-                  advance: Callable[[int], None] = lambda n: None) -> Summary:
+                  advance: Callable[[int], None] = lambda n: None, options: RenderOptions = RenderOptions()
+                  ) -> Summary:
     """A tileset sheet -> one sheet with the same grid of tiles rendered at width x height."""
     t0 = time.perf_counter()
     check_sheet_memory(model, sheet, height, width, shown(out))
-    with Staging() as stage:
+    with Staging(root=out.parent) as stage:
         stage.reserve(out)  # fails before rendering when `out` cannot be written
-        image, _ = render_sheet(model, sheet, height, width, advance)
-        stage.write(out, lambda p: write_png(p, image))
+        image, _ = render_sheet(model, sheet, height, width, options, advance)
+        stage.write_stream(out, lambda f: write_png(f, image))
         stage.commit()
     return Summary(len(sheet.tiles), time.perf_counter() - t0, model.provider, out)

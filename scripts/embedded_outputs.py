@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from manifold_core.runtime import TileModel
+from manifold_core.runtime import RenderOptions, TileModel
 from manifold_core.synthetic import make_tiles
 
 OUT = Path(__file__).resolve().parent.parent / "tests" / "core" / "data" / "embedded-model-outputs.npz"
@@ -25,7 +25,7 @@ def key(model: str, size: int, res: tuple[int, int], opts: dict) -> str:
 
 
 def render(model: TileModel, size: int, res: tuple[int, int], opts: dict) -> np.ndarray:
-    return np.concatenate(list(model.render(make_tiles(6, size, seed=7), *res, **opts)))
+    return np.concatenate(list(model.render(make_tiles(6, size, seed=7), *res, RenderOptions(**opts))))
 
 
 def main() -> None:

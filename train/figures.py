@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from manifold_core.files import atomic_write_stream
 from manifold_core.tiles import checkerboard
 
 
@@ -31,7 +32,7 @@ def plot_losses(log_csv: str | Path, out_png: str | Path, title: str = "") -> No
     ax.legend()
     ax.set_title(title or "training")
     fig.tight_layout()
-    fig.savefig(out_png)
+    atomic_write_stream(out_png, lambda f: fig.savefig(f, format="png"), durable=False)
     plt.close(fig)
 
 
@@ -67,5 +68,5 @@ def plot_repros(model, tiles: torch.Tensor, out_png: str | Path, count: int = 8)
             if i == 0:
                 ax.set_title(label, fontsize=8)
     fig.tight_layout()
-    fig.savefig(out_png)
+    atomic_write_stream(out_png, lambda f: fig.savefig(f, format="png"), durable=False)
     plt.close(fig)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import json
 import math
 import os
@@ -40,7 +41,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from manifold_core.errors import OutputError, UsageError, UserError
-from manifold_core.files import atomic_write
+from manifold_core.files import atomic_write_stream
 from manifold_core.tiles import Grid
 
 from .config import ModelConfig, TrainConfig
@@ -212,6 +213,16 @@ def check_out_dir(out: Path, resume: bool, overwrite: bool) -> None:
         raise OutputError(f"--out {out} is a folder with other files in it; choose a new or empty folder for the run")
 
 
+def write_log(path: Path, rows: list[dict]) -> None:
+    """log.csv written whole through manifold_core.files (a planted symlink is replaced, never
+    followed; a reader sees the old log or the new one)."""
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, LOG_FIELDS)
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_stream(path, lambda f: f.write(text.getvalue().encode()), durable=False)
+
+
 def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True, overwrite: bool = False) -> dict:
     out = Path(cfg.out)
     problems = cfg.problems()
@@ -266,17 +277,15 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True, ov
         else:  # the saved state is the first process's: every process draws afresh from (seed, rank, step)
             generator.manual_seed(cfg.seed + 1_000_003 * rank + 7_919 * step)
         if lead:  # rows logged after the last checkpoint would be logged again: drop them
-            rows = [r for r in csv.DictReader(log_path.open()) if int(r["step"]) <= step] if log_path.exists() else []
-            with log_path.open("w", newline="") as f:
-                writer = csv.DictWriter(f, LOG_FIELDS)
-                writer.writeheader()
-                writer.writerows(rows)
+            log_rows = [r for r in csv.DictReader(log_path.open()) if int(r["step"]) <= step] \
+                if log_path.exists() else []
+            write_log(log_path, log_rows)
     elif lead:
         out.mkdir(parents=True, exist_ok=True)
         for name in RUN_FILES:  # --overwrite: the old run's files go only now, when the new one starts
             (out / name).unlink(missing_ok=True)
-        with log_path.open("w", newline="") as f:
-            csv.DictWriter(f, LOG_FIELDS).writeheader()
+        log_rows = []
+        write_log(log_path, log_rows)
 
     one_step = make_step(cfg, model, optimizer, train_tiles, generator, world)
     eval_every = max(1, (cfg.eval_every or cfg.max_inputs // 50) // cfg.batch_size)
@@ -290,8 +299,8 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True, ov
         state = {"format": CHECKPOINT_FORMAT, "info": json.dumps(info), "model": weights,
                  "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                  "generator": generator.get_state(), "step": step, "wall_s": wall_s}
-        atomic_write(out / CHECKPOINT, lambda p: torch.save(state, p))
-        atomic_write(out / "config.json", lambda p: p.write_text(json.dumps(info, indent=2)))
+        atomic_write_stream(out / CHECKPOINT, lambda f: torch.save(state, f))
+        atomic_write_stream(out / "config.json", lambda f: f.write(json.dumps(info, indent=2).encode()))
 
     # Ctrl-C: finish the step, write a checkpoint, stop cleanly (a second Ctrl-C stops at once)
     interrupted = []
@@ -336,8 +345,8 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True, ov
                                "train_mse": float(sums[1]) / n_since, "val_mse": val_mse,
                                "lr": scheduler.get_last_lr()[0], "wall_s": round(wall_s, 2),
                                "inputs_per_s": round(rate, 1)}
-                        with log_path.open("a", newline="") as f:
-                            csv.DictWriter(f, LOG_FIELDS).writerow(row)
+                        log_rows.append(row)
+                        write_log(log_path, log_rows)
                         checkpoint(val_mse, wall_s)
                         t_checkpoint = time.perf_counter()
                         progress.update(task, completed=step * cfg.batch_size, loss=row["train_mse"], val=val_mse,

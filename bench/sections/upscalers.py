@@ -8,7 +8,7 @@ from functools import partial
 from pathlib import Path
 from typing import Callable
 
-from manifold_core.runtime import TileModel
+from manifold_core.runtime import RenderOptions, TileModel
 
 from ..harness import interleave, rate, ratio_text, speedup
 from ..references import load_realesrgan, upscale_models
@@ -20,7 +20,7 @@ UPSCALE_TARGET = "manifold upscale >= 100 tiles/s at 32->64 fp32 and faster than
 
 
 def rendered(model: TileModel, tiles, out: int) -> list:
-    return list(model.render(tiles, out, out, edges=UPSCALE_EDGES))
+    return list(model.render(tiles, out, out, RenderOptions(edges=UPSCALE_EDGES)))
 
 
 def upscalers(models: dict[str, Path], tiles, rounds: int, notes: list[str]) -> dict:

@@ -42,7 +42,8 @@ def bench(
     """Measure inference, training, start-up and memory side by side (ratios; see BENCHMARKS.md)."""
     need_torch("bench")
     from manifold_bench.suite import drawable, plot, plottable, run, tables
-    from manifold_core.files import Staging
+    from manifold_core.files import Staging, inputs_protected
+    from manifold_core.runtime import resolve_model
 
     try:
         if plot_png is not None:
@@ -51,7 +52,7 @@ def bench(
             if not plottable(only):
                 raise UsageError(f"--plot draws the {' and '.join(drawable())} sections: add "
                                  f"{' or '.join(f'--only {n}' for n in drawable())}")
-        with Staging(durable=False) as stage:
+        with inputs_protected([resolve_model(model), data]), Staging(durable=False) as stage:  # --plot never on an input
             if plot_png is not None:
                 stage.reserve(plot_png)  # an unwritable location fails now, not after the run
             result = run(quick=quick, model=model, data=data, only=only, memory_tiles=memory_tiles,

@@ -46,7 +46,7 @@ def blind(
     from manifold_eval.outputs import Outputs
     from manifold_eval.scalers import make_methods
 
-    from ..upscale import sheet_grid
+    from ..options import sheet_grid
     from .eval import parse_scales
 
     try:

@@ -95,7 +95,7 @@ def eval_(
     from manifold_eval.scalers import make_methods
     from manifold_eval.sheet import contact_sheet, originals_sheet
 
-    from ..upscale import sheet_grid
+    from ..options import sheet_grid
 
     try:
         scales = parse_scales(scale)

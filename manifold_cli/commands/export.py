@@ -40,9 +40,12 @@ def export(
             return
         if run_dir is None or out is None:
             raise UsageError("give a run directory and --out (or --add-int8 MODEL); see `manifold export --help`")
+        from manifold_core.files import inputs_protected
         from manifold_export.onnx_export import export_model
 
-        card = export_model(run_dir, out, coordinates.value if coordinates else None)
+        read = [p for p in run_dir.iterdir() if p.is_file()] if run_dir.is_dir() else [run_dir]
+        with inputs_protected(read):  # the run's own files are never an output
+            card = export_model(run_dir, out, coordinates.value if coordinates else None)
     except UserError as exc:
         fail(exc)
     size = f"{card.input_size}px in" if card.input_size else "any tile size in"

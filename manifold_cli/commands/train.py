@@ -71,8 +71,12 @@ def train(
         task = dataclasses.replace(task, degradations=tuple(d.strip() for d in degrade.split(",") if d.strip()))
     cfg = TrainConfig(data=[str(d) for d in data], out=str(out), model=model_config, task=task, preset=preset,
                       **settings)
+    from manifold_core.files import inputs_protected, refuse_input
+
     try:
-        result = run_training(cfg, resume=resume, overwrite=overwrite)
+        with inputs_protected(data):  # a run folder inside the data, or --out naming a tile, is refused
+            refuse_input(out / "log.csv")  # before any folder is made
+            result = run_training(cfg, resume=resume, overwrite=overwrite)
     except UserError as exc:
         fail(exc)
     if result.get("rank", 0) != 0:  # under torchrun the first process reports for all

@@ -376,7 +376,7 @@ def test_a_failure_while_rendering_leaves_no_file(level, tiny_model_dir):
     plan = plan_tiled(level, None, 64, 64)
     calls = []
 
-    def failing(tiles, height, width, **options):
+    def failing(tiles, height, width, *options, **more):
         calls.append(len(tiles))
         if len(calls) == 2:
             raise UserError("out of memory")

@@ -62,22 +62,65 @@ def test_a_broken_card_is_one_clear_error(tmp_path, data, message):
         read_card(write(tmp_path, data))
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
-                    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children,
-                                                                                      max_size=6), max_leaves=20))
-def test_any_json_is_a_card_or_a_model_error(tmp_path_factory, value):
+FIELDS = ["format_version", "kind", "decoder", "channels", "input_size", "pad", "code_size", "decoder_width",
+          "architecture", "metrics", "premultiplied"]
+HOSTILE = (st.integers(min_value=-2**70, max_value=2**70) | st.sampled_from([10**9, 2**63, 10**300, -1, 0])
+           | st.floats() | st.sampled_from([float("inf"), float("-inf"), float("nan")]))
+SCALARS = st.none() | st.booleans() | HOSTILE | st.text(max_size=8)
+JSON = st.recursive(SCALARS, lambda children: st.lists(children, max_size=4)
+                    | st.dictionaries(st.sampled_from(FIELDS + ["local_latent", "decoder_n_hid", "x"]) | st.text(max_size=6),
+                                      children, max_size=6), max_leaves=20)
+
+
+def nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=JSON, version=st.sampled_from([1, 2, 3]))
+def test_any_json_is_a_card_or_a_model_error(tmp_path_factory, value, version):
+    """Any value in any field (huge, negative, inf, nan, wrong types, nested), in every format."""
     folder = tmp_path_factory.mktemp("card")
-    data = value if not isinstance(value, dict) else {**GOOD, **value}
-    try:
-        text = json.dumps(data)
-    except ValueError:
-        return
+    data = value if not isinstance(value, dict) else {**GOOD, "format_version": version, **value}
+    text = json.dumps(data)  # inf and nan as JSON's Infinity and NaN, which json.loads reads back
     try:
         card = read_card(write(folder, text))
     except ModelError:
         return
     assert card.channels in (1, 3, 4) and isinstance(card.kind, str)
+    assert 0 <= card.pad <= 256 and 1 <= card.code_size <= 1 << 16 and 0 <= card.decoder_width <= 1 << 16
+
+
+@pytest.mark.parametrize("text", [
+    json.dumps({**GOOD, "pad": 10**9}),
+    json.dumps({**GOOD, "code_size": 2**63}),
+    json.dumps({**GOOD, "decoder_width": 10**12}),
+    json.dumps({**GOOD, "input_size": None, "pad": float("inf")}),
+    json.dumps({**GOOD, "format_version": 2, "decoder": "local", "architecture": {"local_latent": float("nan")}}),
+    json.dumps({**GOOD, "format_version": 2, "decoder": "local", "architecture": {"local_latent": "wide"}}),
+    json.dumps({**GOOD, "format_version": 1, "architecture": {"decoder_n_hid": 10**30}}),
+    json.dumps({**GOOD, "format_version": 2, "decoder": "local", "architecture": {"local_latent": [1, 2]}}),
+    '{"format_version": 3, "architecture": ' + nested(100_000) + "}",
+    nested(100_000),
+    json.dumps({**GOOD, "metrics": json.loads(nested(200))}),
+])
+def test_a_hostile_card_is_a_model_error_not_a_crash(tmp_path, text):
+    with pytest.raises(ModelError):
+        read_card(write(tmp_path / "m", text))
+
+
+@pytest.mark.parametrize("command", ["upscale", "info"])
+@pytest.mark.parametrize("text", [json.dumps({**GOOD, "pad": 10**9}), nested(100_000),
+                                  '{"format_version": 3, "architecture": ' + nested(100_000) + "}"])
+def test_a_hostile_card_is_status_6_in_every_command(tmp_path, tiny_local_model_dir, tile_folder, command, text):
+    model = tmp_path / "model"
+    shutil.copytree(tiny_local_model_dir, model)
+    (model / "model.json").write_text(text)
+    args = ["upscale", tile_folder, "--res", 24, "-o", tmp_path / "out", "-q"] if command == "upscale" else ["info"]
+    result = run_cli(*args, "--model", model)
+    assert result.exit_code == 6, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in result.output
 
 
 # ---------------------------------------------------------------- broken model folders, end to end

@@ -201,3 +201,80 @@ def test_temporary_folder_is_removed_when_the_block_fails(tmp_path):
             (tmp / "weights").write_bytes(b"x" * 100)
             raise RuntimeError
     assert entries(tmp_path) == []  # the missing parent it made is gone too
+
+
+# ---------------------------------------------------------------- issue 17: links below the root, inputs, signals
+@pytest.mark.parametrize("depth", [1, 2, 3])
+def test_a_symlinked_folder_below_the_root_is_refused_at_any_depth(tmp_path, depth):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "a.png").write_bytes(b"precious")
+    root = tmp_path / "out"
+    parents = root.joinpath(*[f"d{i}" for i in range(depth - 1)])
+    parents.mkdir(parents=True)
+    (parents / "sub").symlink_to(elsewhere, target_is_directory=True)
+    target = parents / "sub" / "a.png"
+    with pytest.raises(OutputError, match="symbolic link"):
+        with Staging(root=root) as stage:
+            stage.write_stream(target, lambda f: f.write(b"new"))
+            stage.commit()
+    assert (elsewhere / "a.png").read_bytes() == b"precious" and entries(elsewhere) == ["a.png"]
+
+
+def test_folders_below_the_root_are_made_and_a_target_outside_it_is_refused(tmp_path):
+    root = tmp_path / "out"
+    with Staging(root=root) as stage:
+        stage.write_stream(root / "a" / "b" / "c.txt", lambda f: f.write(b"x"))
+        stage.commit()
+    assert (root / "a" / "b" / "c.txt").read_bytes() == b"x"
+    with pytest.raises(OutputError, match="outside the output folder"):
+        with Staging(root=root) as stage:
+            stage.reserve(root / ".." / "escape.txt")
+    assert not (tmp_path / "escape.txt").exists()
+
+
+@pytest.mark.parametrize("how", ["same name", "through a symlink", "a hard link", "inside an input folder"])
+def test_an_input_is_never_an_output(tmp_path, how):
+    from manifold_core.errors import UsageError
+    from manifold_core.files import inputs_protected
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    tile = folder / "tile.png"
+    tile.write_bytes(b"input")
+    target = {"same name": tile, "through a symlink": tmp_path / "link.png", "a hard link": tmp_path / "hard.png",
+              "inside an input folder": folder / "new.png"}[how]
+    protected = [folder] if how == "inside an input folder" else [tile]
+    if how == "through a symlink":
+        target.symlink_to(tile)
+    elif how == "a hard link":
+        os.link(tile, target)
+    with inputs_protected(protected):
+        with pytest.raises(UsageError, match="input"):
+            atomic_write(target, lambda p: p.write_bytes(b"overwritten"))
+    assert tile.read_bytes() == b"input" and not (folder / "new.png").exists()
+    atomic_write(tmp_path / "elsewhere.png", lambda p: p.write_bytes(b"ok"))  # outside the block: no guard left
+    assert (tmp_path / "elsewhere.png").read_bytes() == b"ok"
+
+
+def test_a_signal_during_the_renames_waits_until_all_are_done(tmp_path, monkeypatch):
+    """SIGINT arrives after the first of three renames: all three land, then Ctrl-C acts."""
+    import signal
+
+    real, calls = os.replace, []
+
+    def replace(*args, **kwargs):
+        real(*args, **kwargs)
+        calls.append(args)
+        if len(calls) == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(os, "replace", replace)
+    targets = [tmp_path / f"f{i}.txt" for i in range(3)]
+    with pytest.raises(KeyboardInterrupt):
+        with Staging() as stage:
+            for t in targets:
+                stage.write_stream(t, lambda f, t=t: f.write(t.name.encode()))
+            stage.commit()
+    assert [t.read_text() for t in targets] == [t.name for t in targets]
+    assert not [p for p in tmp_path.iterdir() if is_temporary(p)]

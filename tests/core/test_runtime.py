@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from manifold_core.errors import UserError
-from manifold_core.runtime import ENCODE_BATCH, TileModel, load_model_info, nearest, parse_resolution
+from manifold_core.runtime import ENCODE_BATCH, RenderOptions, TileModel, load_model_info, nearest, parse_resolution
 from manifold_core.synthetic import make_tiles
 from manifold_core.tiles import rgba_to_channels
 
@@ -127,12 +127,12 @@ def test_a_seamless_tile_stays_seamless(tiny_local_model_dir, edges):
     model = TileModel.load(tiny_local_model_dir, "cpu")
     tile = seamless_tile()
     assert seamless(tile)
-    out = next(model.render(tile[None], 32, 32, edges=edges))[0]
+    out = next(model.render(tile[None], 32, 32, RenderOptions(edges=edges)))[0]
     layout = np.tile(out, (2, 2, 1))
     seam, inside = seam_and_inside(layout)
     assert seam <= 1.5 * inside + 1, (seam, inside)
     # wrapped edges are exact: the 2x2 layout of the upscale is the upscale of the 2x2 layout
-    big = next(model.render(np.tile(tile, (2, 2, 1))[None], 64, 64, edges="wrap"))[0]
+    big = next(model.render(np.tile(tile, (2, 2, 1))[None], 64, 64, RenderOptions(edges="wrap")))[0]
     assert np.abs(big.astype(int) - layout.astype(int)).max() <= 1
 
 
@@ -140,8 +140,8 @@ def test_clamped_edges_break_the_seam_that_wrap_keeps(tiny_local_model_dir):
     """The test above could not pass by accident: with clamp the same tile's seam is visibly worse."""
     model = TileModel.load(tiny_local_model_dir, "cpu")
     tile = seamless_tile()
-    wrap = seam_and_inside(np.tile(next(model.render(tile[None], 32, 32, edges="wrap"))[0], (2, 2, 1)))[0]
-    clamp = seam_and_inside(np.tile(next(model.render(tile[None], 32, 32, edges="clamp"))[0], (2, 2, 1)))[0]
+    wrap = seam_and_inside(np.tile(next(model.render(tile[None], 32, 32, RenderOptions(edges="wrap")))[0], (2, 2, 1)))[0]
+    clamp = seam_and_inside(np.tile(next(model.render(tile[None], 32, 32, RenderOptions(edges="clamp")))[0], (2, 2, 1)))[0]
     assert clamp > 1.5 * wrap
 
 
@@ -165,3 +165,115 @@ def test_large_outputs_render_in_bands_with_the_same_pixels(kind, tiny_model_dir
     model.pixel_budget = 3 * 50 + 7  # three rows per decoder run
     banded = np.concatenate(list(model.render(tiles, 70, 50)))
     np.testing.assert_array_equal(banded, whole)
+
+
+# ---------------------------------------------------------------- issue 17: hostile model folders
+def _model(inputs, outputs, nodes, initializers=()):
+    """A small ONNX graph (opset 17) from (name, elem type, shape) triples and nodes."""
+    from onnx import TensorProto, helper
+
+    kinds = {"f": TensorProto.FLOAT, "i": TensorProto.INT64}
+    graph = helper.make_graph(nodes, "hostile", [helper.make_tensor_value_info(n, kinds[t], s) for n, t, s in inputs],
+                              [helper.make_tensor_value_info(n, kinds[t], s) for n, t, s in outputs],
+                              initializer=list(initializers))
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model.SerializeToString()
+
+
+def _int64(name, values):
+    from onnx import helper
+
+    return helper.make_tensor(name, 7, [len(values)], values)
+
+
+DECODER_IN = [("code", "f", ["batch", 16]), ("height", "i", []), ("width", "i", []), ("top", "i", []), ("rows", "i", [])]
+
+
+def _image_shape_nodes():
+    """Nodes computing [batch, 4, rows, width] into `shape` (for a decoder that honours the contract's shape)."""
+    from onnx import helper
+
+    return [helper.make_node("Shape", ["code"], ["cs"]), helper.make_node("Slice", ["cs", "zero", "one"], ["n"]),
+            helper.make_node("Unsqueeze", ["rows", "zero"], ["r"]), helper.make_node("Unsqueeze", ["width", "zero"], ["w"]),
+            helper.make_node("Concat", ["n", "four", "r", "w"], ["shape"], axis=0)]
+
+
+SHAPE_CONSTS = [_int64("zero", [0]), _int64("one", [1]), _int64("four", [4])]
+
+
+def _hostile_graphs():
+    from onnx import helper
+
+    return {
+        "a 1-D decoder output": ("decoder.onnx", _model(
+            DECODER_IN, [("image", "f", ["batch"])], [helper.make_node("ReduceSum", ["code", "one"], ["image"], keepdims=0)],
+            [_int64("one", [1])])),
+        "an encoder with no input": ("encoder.onnx", _model(
+            [], [("code", "f", [1, 16])], [helper.make_node("ConstantOfShape", ["s"], ["code"])], [_int64("s", [1, 16])])),
+        "a 1-D latent": ("encoder.onnx", _model(
+            [("image", "f", ["batch", 4, 16, 16])], [("code", "f", ["batch"])],
+            [helper.make_node("ReduceMean", ["image"], ["code"], axes=[1, 2, 3], keepdims=0)])),
+        "a latent width that does not match": ("encoder.onnx", _model(
+            [("image", "f", ["batch", 4, 16, 16])], [("code", "f", ["batch", 8])],
+            [helper.make_node("ReduceMean", ["image"], ["m"], axes=[2, 3], keepdims=0),
+             helper.make_node("Concat", ["m", "m"], ["code"], axis=1)])),
+        "a fixed output shape": ("decoder.onnx", _model(
+            DECODER_IN, [("image", "f", [1, 4, 16, 16])], [helper.make_node("ConstantOfShape", ["s"], ["image"])],
+            [_int64("s", [1, 4, 16, 16])])),
+        "a run-time Reshape failure": ("decoder.onnx", _model(
+            DECODER_IN, [("image", "f", ["batch", 4, "rows", "width"])],
+            _image_shape_nodes()[:-1] + [helper.make_node("Concat", ["n", "four", "r", "w"], ["shape"], axis=0),
+                                         helper.make_node("Reshape", ["code", "shape"], ["image"])], SHAPE_CONSTS)),
+        "a huge ConstantOfShape": ("decoder.onnx", _model(
+            DECODER_IN, [("image", "f", ["batch", 4, "rows", "width"])],
+            [helper.make_node("ConstantOfShape", ["huge"], ["image"])], [_int64("huge", [1 << 20, 4, 1 << 20, 1 << 20])])),
+        "a nan output": ("decoder.onnx", _model(
+            DECODER_IN, [("image", "f", ["batch", 4, "rows", "width"])],
+            _image_shape_nodes() + [helper.make_node("ConstantOfShape", ["shape"], ["image"],
+                                                     value=helper.make_tensor("v", 1, [1], [float("nan")]))],
+            SHAPE_CONSTS)),
+    }
+
+
+HOSTILE_GRAPHS = ["a 1-D decoder output", "an encoder with no input", "a 1-D latent", "a latent width that does not match",
+                  "a fixed output shape", "a run-time Reshape failure", "a huge ConstantOfShape", "a nan output"]
+
+
+@pytest.mark.parametrize("case", HOSTILE_GRAPHS)
+def test_a_graph_that_breaks_the_contract_is_status_6_and_one_line(tmp_path, tiny_model_dir, tile_folder, case, capfd):
+    import shutil
+
+    from conftest import run_cli
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    name, graph = _hostile_graphs()[case]
+    (model / name).write_bytes(graph)
+    capfd.readouterr()
+    result = run_cli("upscale", tile_folder, "--res", 24, "-o", tmp_path / "out", "--model", model, "-q")
+    err = capfd.readouterr().err  # onnxruntime logs on the process's own stderr, beside Typer's capture
+    assert result.exit_code == 6, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in result.output
+    assert "onnxruntime" not in err.replace(lines[0], "") and "Warning" not in err, err
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").rglob("*.png"))
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="no FIFOs on this system")
+@pytest.mark.parametrize("name,args", [("decoder.int8.onnx", ["--precision", "int8"]), ("encoder.onnx", []),
+                                       ("decoder.onnx", []), ("model.json", [])])
+def test_a_fifo_in_a_model_folder_is_refused_without_blocking(tmp_path, tiny_model_dir, tile_folder, name, args):
+    import os
+    import shutil
+
+    from conftest import run_cli
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    (model / name).unlink(missing_ok=True)
+    os.mkfifo(model / name)
+    result = run_cli("upscale", tile_folder, "--res", 24, "-o", tmp_path / "out", "--model", model, "-q", *args)
+    assert result.exit_code == 6, result.output
+    assert "FIFO" in result.output or "not a regular file" in result.output, result.output
+    assert "missing" not in result.output
