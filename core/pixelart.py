@@ -5,7 +5,13 @@ Data flow: ... -> runtime renders -> **pixel-art finishing** -> written files. n
 A model renders smooth colours: new in-between shades, soft transparent edges. Pixel art
 usually wants neither: `--palette keep` snaps every output colour to the nearest colour of
 the source tile (or of the whole sheet, so tiles that share a palette keep sharing it), and
-`--alpha cut` makes every pixel fully opaque or fully transparent (at half alpha).
+`--alpha cut` makes every pixel fully opaque or fully transparent (at half alpha); `--alpha auto`
+does so for the tiles whose own alpha is only 0 and 255 (hard-edged sprites and opaque tiles).
+
+`--style` names the usual pairs (STYLES): pixel is keep + cut, smooth is neither, and auto
+(manifold upscale's default) keeps the palette of every tile that has one (at most 256
+colours) and cuts the alpha of every tile whose alpha is hard, so crisp pixel art comes back
+crisp and painted art with soft edges comes back as rendered, without a flag.
 """
 
 from __future__ import annotations
@@ -14,7 +20,8 @@ import numpy as np
 
 MAX_PALETTE = 256  # more colours than this is not a palette: the tile is left as rendered
 PALETTES = ("off", "keep")
-ALPHAS = ("smooth", "cut")
+ALPHAS = ("smooth", "cut", "auto")
+STYLES = {"auto": ("keep", "auto"), "pixel": ("keep", "cut"), "smooth": ("off", "smooth")}  # -> (palette, alpha)
 _ROWS = 65536  # output pixels compared against the palette at a time (memory: rows x colours)
 
 
@@ -60,16 +67,22 @@ def finish(rendered: np.ndarray, sources: np.ndarray, palette: str = "off", alph
     """Apply the options to rendered tiles [N, H, W, 4] whose sources are [N, h, w, 4].
 
     palette "keep": each tile snaps to its own source's colours, or to `shared_palette` (a
-    sheet's) when given; a source with more than MAX_PALETTE colours is left as rendered."""
+    sheet's) when given; a source with more than MAX_PALETTE colours is left as rendered.
+    alpha "cut": every tile's alpha to 0 or 255; "auto": only where the source's alpha is so."""
     if palette not in PALETTES or alpha not in ALPHAS:
         raise ValueError(f"palette must be one of {PALETTES} and alpha one of {ALPHAS}")
     out = rendered
-    if alpha == "cut":
-        out = cut_alpha(out)
-    if palette == "keep":
+    if palette == "keep":  # first: a palette's own soft alphas must not undo a cut
         out = out.copy()
         for i, source in enumerate(sources):
             colours = shared_palette if shared_palette is not None else palette_of(source)
             if colours is not None:
                 out[i] = snap_to_palette(out[i], colours)
+    if alpha == "cut":
+        out = cut_alpha(out)
+    elif alpha == "auto":
+        hard = [bool(np.isin(source[..., 3], (0, 255)).all()) for source in sources]
+        if any(hard):
+            out = out.copy()
+            out[hard] = cut_alpha(out[hard])
     return out

@@ -65,6 +65,7 @@ import numpy as np
 from PIL import Image
 
 from manifold_core.errors import ModelError, UsageError, UserError
+from manifold_core.pixelart import STYLES
 from manifold_core.runtime import RenderOptions
 
 from . import mmpx
@@ -377,6 +378,7 @@ class RealEsrgan(Method):
 # ---------------------------------------------------------------- manifold
 RENDER_OPTIONS = {  # `manifold:MODEL+OPTION`: the words and the upscale flags they stand for
     "pixel": {"palette": "keep", "alpha": "cut"},
+    "smooth": {"palette": "off", "alpha": "smooth"},
     "keep": {"palette": "keep"},
     "cut": {"alpha": "cut"},
     "clamp": {"edges": "clamp"},
@@ -385,7 +387,7 @@ RENDER_OPTIONS = {  # `manifold:MODEL+OPTION`: the words and the upscale flags t
 }
 
 
-UPSCALE_DEFAULTS = RenderOptions(edges="auto")  # `manifold upscale`'s --edges, --palette and --alpha defaults
+UPSCALE_DEFAULTS = RenderOptions("auto", *STYLES["auto"])  # `manifold upscale`'s defaults (--edges, --style auto)
 
 
 def render_options(words: list[str], spec: str) -> RenderOptions:

@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 
 from manifold_core.errors import UserError
-from manifold_core.pixelart import ALPHAS, PALETTES
+from manifold_core.pixelart import ALPHAS, PALETTES, STYLES
 from manifold_core.runtime import DEVICES, EDGES, PRECISIONS
 from manifold_train.config import COORDINATES, TRAIN_PRECISIONS
 
@@ -64,6 +64,7 @@ InferencePrecision = choices("InferencePrecision", PRECISIONS)
 Edges = choices("Edges", EDGES)
 Palette = choices("Palette", PALETTES)
 Alpha = choices("Alpha", ALPHAS)
+Style = choices("Style", tuple(STYLES))
 
 
 def one_line(message: str) -> str:

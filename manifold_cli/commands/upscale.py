@@ -9,6 +9,7 @@ from typing import Optional
 import typer
 
 from manifold_core.errors import UserError
+from manifold_core.pixelart import STYLES
 
 from ..app import (
     Alpha,
@@ -16,6 +17,7 @@ from ..app import (
     Edges,
     InferencePrecision,
     Palette,
+    Style,
     app,
     console,
     fail,
@@ -38,10 +40,15 @@ def upscale(
     edges: Edges = typer.Option(Edges("auto"), help="What lies beyond a tile's border: clamp repeats the border, wrap "
                                 "continues from the opposite side (seamless tiles stay seamless), auto wraps the "
                                 "tiles that are seamless. (Local-kind models; the seed model ignores it.)"),
-    palette: Palette = typer.Option(Palette("off"), help="keep: snap every output colour to the source tile's colours "
-                                    "(a sheet's: the whole sheet's) when it has at most 256."),
-    alpha: Alpha = typer.Option(Alpha("smooth"), help="cut: every pixel fully opaque or fully transparent; smooth: "
-                                "soft edges as rendered."),
+    style: Style = typer.Option(Style("auto"), help="pixel: --palette keep --alpha cut (crisp pixel art); smooth: "
+                                "colours and edges as rendered; auto: keep each tile's palette when it has one (at "
+                                "most 256 colours) and cut the alpha of the tiles whose alpha is hard."),
+    palette: Optional[Palette] = typer.Option(None, help="keep: snap every output colour to the source tile's colours "
+                                              "(a sheet's: the whole sheet's) when it has at most 256; off: as "
+                                              "rendered. Default: the --style's."),
+    alpha: Optional[Alpha] = typer.Option(None, help="cut: every pixel fully opaque or fully transparent; smooth: "
+                                          "soft edges as rendered; auto: cut the tiles whose own alpha is hard. "
+                                          "Default: the --style's."),
     device: Device = typer.Option(Device("auto"), help="auto uses CUDA when onnxruntime can, else the CPU."),
     precision: InferencePrecision = typer.Option(InferencePrecision("fp32"), help="int8: the decoder with quantized "
                                                  "matrix multiplies, faster on the CPU, slightly lower PSNR "
@@ -74,7 +81,8 @@ def upscale(
 
         height, width = resolution(res)
         plan = make_plan(source, out, height, width, sheet_grid(tile_size, margin, spacing), allow_outside)
-        options = RenderOptions(edges.value, palette.value, alpha.value)
+        styled = STYLES[Style(style).value]
+        options = RenderOptions(edges.value, palette.value if palette else styled[0], alpha.value if alpha else styled[1])
         tile_model = TileModel.load(model, device.value, precision.value)
         with progress_bar(quiet or as_json) as progress:
             task = progress.add_task(f"upscaling to {width}x{height}", total=plan.tiles)

@@ -52,3 +52,20 @@ def test_a_shared_sheet_palette_is_used_for_every_tile():
     rendered[..., 3] = 255
     out = finish(rendered, rendered, palette="keep", shared_palette=sheet_palette)
     assert (out[..., :3] == 0).all()  # grey 100 is nearer black than white
+
+
+def test_auto_alpha_cuts_only_the_tiles_whose_own_alpha_is_hard():
+    hard = np.zeros((4, 4, 4), np.uint8)
+    hard[:2, :, 3] = 255  # half opaque, half transparent: a hard-edged sprite
+    soft = hard.copy()
+    soft[2, :, 3] = 90  # a soft shadow: alpha between 0 and 255
+    rendered = np.full((2, 8, 8, 4), 120, np.uint8)  # both rendered with half alpha everywhere
+    out = finish(rendered, np.stack([hard, soft]), "off", "auto")
+    assert set(np.unique(out[0, ..., 3])) == {0} and (out[1] == rendered[1]).all()
+
+
+def test_styles_name_the_palette_and_alpha_pairs():
+    from manifold_core.pixelart import ALPHAS, PALETTES, STYLES
+
+    assert STYLES["pixel"] == ("keep", "cut") and STYLES["smooth"] == ("off", "smooth")
+    assert all(p in PALETTES and a in ALPHAS for p, a in STYLES.values())

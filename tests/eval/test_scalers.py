@@ -144,11 +144,11 @@ def test_realesrgan_runs_on_the_cpu_and_keeps_transparency():
 def test_manifold_names_carry_the_model_and_the_render_options():
     plain, pixel, keep, seed, wrapped = make_methods(["manifold", "manifold:default+pixel", "manifold+keep",
                                                       "manifold:seed", "manifold:default+keep+wrap"])
-    assert (plain.name, plain.options) == ("manifold", RenderOptions("auto", "off", "smooth"))
+    assert (plain.name, plain.options) == ("manifold", RenderOptions("auto", "keep", "auto"))  # upscale's defaults
     assert (pixel.name, pixel.options) == ("manifold:default+pixel", RenderOptions("auto", "keep", "cut"))
-    assert (keep.name, keep.options) == ("manifold:default+keep", RenderOptions("auto", "keep", "smooth"))
+    assert (keep.name, keep.options) == ("manifold:default+keep", RenderOptions("auto", "keep", "auto"))
     assert (seed.name, seed.model) == ("manifold:seed", "seed")
-    assert wrapped.options == RenderOptions("wrap", "keep", "smooth")
+    assert wrapped.options == RenderOptions("wrap", "keep", "auto")
     several = make_methods(["manifold"], ["default", "/no/such/model"])
     assert [m.name for m in several] == ["manifold:default", "manifold:model"]
 
@@ -169,8 +169,8 @@ def test_manifold_pixel_options_render_in_the_source_palette_with_hard_alpha():
     for tile, result in zip(clean(TILES), out):
         visible = result[result[..., 3] > 0][:, :3]
         assert {tuple(c) for c in visible} <= {tuple(c) for c in tile[tile[..., 3] > 0][:, :3]}
-    (plain,) = make_methods(["manifold"])
-    assert not set(np.unique(plain.upscale(TILES, 16, 16)[..., 3])) <= {0, 255}  # the options made the difference
+    (smooth,) = make_methods(["manifold+smooth"])
+    assert not set(np.unique(smooth.upscale(TILES, 16, 16)[..., 3])) <= {0, 255}  # the options made the difference
 
 
 def test_a_named_model_that_cannot_load_is_a_model_error(tmp_path):
