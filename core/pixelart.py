@@ -8,10 +8,9 @@ the source tile (or of the whole sheet, so tiles that share a palette keep shari
 `--alpha cut` makes every pixel fully opaque or fully transparent (at half alpha); `--alpha auto`
 does so for the tiles whose own alpha is only 0 and 255 (hard-edged sprites and opaque tiles).
 
-`--style` names the usual pairs (STYLES): pixel is keep + cut, smooth is neither, and auto
-(manifold upscale's default) keeps the palette of every tile that has one (at most 256
-colours) and cuts the alpha of every tile whose alpha is hard, so crisp pixel art comes back
-crisp and painted art with soft edges comes back as rendered, without a flag.
+`--palette auto` keeps the palette of those tiles only. `--style` names the usual pairs (STYLES):
+pixel is keep + cut, smooth is neither, and auto (manifold upscale's default) is auto + auto, so
+crisp pixel art comes back crisp and art with soft edges comes back as rendered, without a flag.
 """
 
 from __future__ import annotations
@@ -19,9 +18,15 @@ from __future__ import annotations
 import numpy as np
 
 MAX_PALETTE = 256  # more colours than this is not a palette: the tile is left as rendered
-PALETTES = ("off", "keep")
+PALETTES = ("off", "keep", "auto")
 ALPHAS = ("smooth", "cut", "auto")
-STYLES = {"auto": ("keep", "auto"), "pixel": ("keep", "cut"), "smooth": ("off", "smooth")}  # -> (palette, alpha)
+STYLES = {"auto": ("auto", "auto"), "pixel": ("keep", "cut"), "smooth": ("off", "smooth")}  # -> (palette, alpha)
+
+
+def hard_alpha(tile: np.ndarray) -> bool:
+    """Whether an RGBA tile's alpha is only 0 and 255: a hard-edged sprite or an opaque tile, as pixel
+    art is drawn (a shrunk copy or painted art with soft edges is not)."""
+    return bool(np.isin(tile[..., 3], (0, 255)).all())
 _ROWS = 65536  # output pixels compared against the palette at a time (memory: rows x colours)
 
 
@@ -68,21 +73,18 @@ def finish(rendered: np.ndarray, sources: np.ndarray, palette: str = "off", alph
 
     palette "keep": each tile snaps to its own source's colours, or to `shared_palette` (a
     sheet's) when given; a source with more than MAX_PALETTE colours is left as rendered.
-    alpha "cut": every tile's alpha to 0 or 255; "auto": only where the source's alpha is so."""
+    alpha "cut": every tile's alpha to 0 or 255. "auto" (either): only for the sources whose alpha is hard."""
     if palette not in PALETTES or alpha not in ALPHAS:
         raise ValueError(f"palette must be one of {PALETTES} and alpha one of {ALPHAS}")
-    out = rendered
-    if palette == "keep":  # first: a palette's own soft alphas must not undo a cut
-        out = out.copy()
-        for i, source in enumerate(sources):
-            colours = shared_palette if shared_palette is not None else palette_of(source)
-            if colours is not None:
-                out[i] = snap_to_palette(out[i], colours)
-    if alpha == "cut":
-        out = cut_alpha(out)
-    elif alpha == "auto":
-        hard = [bool(np.isin(source[..., 3], (0, 255)).all()) for source in sources]
-        if any(hard):
-            out = out.copy()
-            out[hard] = cut_alpha(out[hard])
+    hard = [hard_alpha(source) for source in sources] if "auto" in (palette, alpha) else [False] * len(sources)
+    cut = [alpha == "cut" or (alpha == "auto" and h) for h in hard]
+    out = rendered.copy()
+    for i, source in enumerate(sources):
+        if cut[i]:  # before the palette: an opaque pixel snaps among the opaque colours
+            out[i] = cut_alpha(out[i])
+        colours = shared_palette if shared_palette is not None else palette_of(source)
+        if palette != "off" and colours is not None and (palette == "keep" or hard[i]):
+            out[i] = snap_to_palette(out[i], colours)
+            if cut[i]:  # and after: a palette's own soft alphas must not undo the cut
+                out[i] = cut_alpha(out[i])
     return out

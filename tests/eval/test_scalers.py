@@ -144,7 +144,7 @@ def test_realesrgan_runs_on_the_cpu_and_keeps_transparency():
 def test_manifold_names_carry_the_model_and_the_render_options():
     plain, pixel, keep, seed, wrapped = make_methods(["manifold", "manifold:default+pixel", "manifold+keep",
                                                       "manifold:seed", "manifold:default+keep+wrap"])
-    assert (plain.name, plain.options) == ("manifold", RenderOptions("auto", "keep", "auto"))  # upscale's defaults
+    assert (plain.name, plain.options) == ("manifold", RenderOptions("auto", "auto", "auto"))  # upscale's defaults
     assert (pixel.name, pixel.options) == ("manifold:default+pixel", RenderOptions("auto", "keep", "cut"))
     assert (keep.name, keep.options) == ("manifold:default+keep", RenderOptions("auto", "keep", "auto"))
     assert (seed.name, seed.model) == ("manifold:seed", "seed")
