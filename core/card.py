@@ -36,6 +36,7 @@ class ModelCard:
     pad: int  # pixels of clamp/wrap padding the encoder expects around a tile (0: none)
     code_size: int  # numbers per tile (a code) or per grid cell (a feature grid)
     decoder_width: int = 0  # floats the decoder holds per output pixel at once (the memory estimate)
+    styles: list = field(default_factory=list)  # other renderings: decoder.STYLE.onnx each ("pixel": exact colours)
     coordinates: str = "center"  # the pixel-centre convention (docs/ARCHITECTURE.md)
     premultiplied: bool = False  # RGBA in and out with colour times alpha (the local kind)
     preset: str = ""
@@ -62,7 +63,8 @@ class ModelCard:
 
 
 # field -> the JSON types it may hold
-_TYPES = {"kind": (str,), "decoder_width": (int,), "channels": (int,), "input_size": (int, type(None)), "pad": (int,),
+_TYPES = {"kind": (str,), "decoder_width": (int,), "styles": (list,), "channels": (int,), "input_size": (int, type(None)),
+          "pad": (int,),
           "premultiplied": (bool,),
           "code_size": (int,), "coordinates": (str,), "preset": (str,), "architecture": (dict,),
           "parameters": (dict,), "trained_on": (dict,), "metrics": (dict,), "int8": (dict,), "exported": (str,),
@@ -130,6 +132,9 @@ def read_card(model_dir: str | Path) -> ModelCard:
             raise ModelError(f"{path}: {name} {data[name]:.6g} is beyond any model (at most {limit}); {redo}")
     if data["input_size"] is not None and data["pad"]:
         raise ModelError(f"{path}: a model whose tiles are resampled to input_size takes no pad; {redo}")
+    styles = data.get("styles", [])
+    if len(styles) > 8 or not all(isinstance(s, str) and s.isidentifier() and len(s) <= 32 for s in styles):
+        raise ModelError(f"{path}: styles must be a short list of names (decoder.NAME.onnx each); {redo}")
     return ModelCard(**data)
 
 

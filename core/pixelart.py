@@ -39,6 +39,13 @@ def palette_of(rgba: np.ndarray) -> np.ndarray | None:
     return colours if len(colours) <= MAX_PALETTE else None
 
 
+def snaps(source: np.ndarray, palette: str, shared_palette: np.ndarray | None = None) -> bool:
+    """Whether finish() snaps this source tile's rendering to a palette (the rule is finish's own)."""
+    if palette == "off" or (palette == "auto" and not hard_alpha(source)):
+        return False
+    return shared_palette is not None or palette_of(source) is not None
+
+
 def snap_to_palette(rgba: np.ndarray, palette: np.ndarray) -> np.ndarray:
     """Every pixel of [..., 4] uint8 replaced by the nearest palette colour [K, 4] uint8.
 
@@ -82,9 +89,8 @@ def finish(rendered: np.ndarray, sources: np.ndarray, palette: str = "off", alph
     for i, source in enumerate(sources):
         if cut[i]:  # before the palette: an opaque pixel snaps among the opaque colours
             out[i] = cut_alpha(out[i])
-        colours = shared_palette if shared_palette is not None else palette_of(source)
-        if palette != "off" and colours is not None and (palette == "keep" or hard[i]):
-            out[i] = snap_to_palette(out[i], colours)
+        if snaps(source, palette, shared_palette):
+            out[i] = snap_to_palette(out[i], shared_palette if shared_palette is not None else palette_of(source))
             if cut[i]:  # and after: a palette's own soft alphas must not undo the cut
                 out[i] = cut_alpha(out[i])
     return out

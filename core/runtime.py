@@ -40,7 +40,7 @@ import numpy as np
 
 from .card import ModelCard, read_card
 from .errors import ModelError, UsageError, UserError, shown
-from .pixelart import ALPHAS, PALETTES, finish
+from .pixelart import ALPHAS, PALETTES, finish, snaps
 from .tiles import channels_to_rgba, is_empty, premultiply, resize_tile, rgba_to_channels, unpremultiply
 
 # onnxruntime's telemetry writes a device id and a database under ~/.cache at import unless this
@@ -247,6 +247,7 @@ class TileModel:
     provider: str
     pixel_budget: int = DEFAULT_PIXEL_BUDGET
     precision: str = "fp32"
+    exact: object = None  # decoder.pixel.onnx's session (models whose card lists the "pixel" style), fp32 only
 
     @classmethod
     def load(cls, model_dir: str | Path | None = None, device: str = "auto", precision: str = "fp32") -> "TileModel":
@@ -256,7 +257,27 @@ class TileModel:
         model = cls(card, _Session(encoder, f"{shown(model_dir)}: encoder.onnx"),
                     _Session(decoder, f"{shown(model_dir)}: {DECODER_FILES[precision]}"), provider, precision=precision)
         model.check_graphs(model_dir)
+        if "pixel" in card.styles and precision == "fp32":
+            model.exact = model.load_style(model_dir, "pixel")
         return model
+
+    def load_style(self, model_dir: Path, style: str):
+        """decoder.STYLE.onnx on the main decoder's provider, checked against it: the same inputs and output."""
+        import onnxruntime as ort
+
+        name = f"decoder.{style}.onnx"
+        path = model_file(model_dir, name, "export the model again", missing=f"model.json names the style {style!r} "
+                          f"but {name} is missing")
+        try:
+            session = ort.InferenceSession(str(path), session_options(), providers=[self.provider])
+        except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own types for a damaged graph
+            raise ModelError(f"{path}: onnxruntime cannot load it ({exc.__class__.__name__}); the model folder is "
+                             f"damaged: export the model again") from None
+        signature = lambda s: ([(i.name, len(i.shape)) for i in s.get_inputs()], [len(o.shape) for o in s.get_outputs()])
+        if signature(session) != signature(self.decoder):
+            raise ModelError(f"{path}: its inputs and output are not decoder.onnx's; export the model again")
+        return _Session(session, f"{shown(model_dir)}: {name}")
+
 
     def check_graphs(self, model_dir: Path) -> None:
         """The graphs are the ones model.json describes (a swapped or foreign .onnx is refused): one
@@ -319,23 +340,25 @@ class TileModel:
                              f"is broken: export the model again")
         return np.concatenate(latents)
 
-    def decode(self, latents: np.ndarray, height: int, width: int) -> np.ndarray:
+    def decode(self, latents: np.ndarray, height: int, width: int, decoder=None) -> np.ndarray:
         """[N, ...] -> [N, C, height, width] float32 in [0, 1], about `pixel_budget` output pixels per
         decoder run: several tiles per run when they are small, bands of rows of one tile when it is
-        large (so --res 4096 needs memory for the image, not for the decoder on every pixel at once)."""
+        large (so --res 4096 needs memory for the image, not for the decoder on every pixel at once).
+        `decoder`: another session of the same contract (a style's) instead of decoder.onnx."""
+        decoder = decoder or self.decoder
         h, w = np.array(height, np.int64), np.array(width, np.int64)
         out = np.empty((len(latents), self.channels, height, width), np.float32)
 
         def run(latent, top, rows):
-            image = self.decoder.run(None, {
+            image = decoder.run(None, {
                 self.latent_name: latent, "height": h, "width": w,
                 **({"top": np.array(top, np.int64), "rows": np.array(rows, np.int64)} if self.bands else {})})[0]
             if image.shape != (len(latent), self.channels, rows, width):
-                raise ModelError(f"{self.decoder.name}: gave an image of shape {image.shape}, not "
+                raise ModelError(f"{decoder.name}: gave an image of shape {image.shape}, not "
                                  f"{(len(latent), self.channels, rows, width)}; the model folder is broken: "
                                  f"export the model again")
             if not np.isfinite(image).all():
-                raise ModelError(f"{self.decoder.name}: gave inf or nan pixels; the model folder is broken: "
+                raise ModelError(f"{decoder.name}: gave inf or nan pixels; the model folder is broken: "
                                  f"export the model again")
             return image
 
@@ -365,7 +388,12 @@ class TileModel:
             out = np.zeros((len(part), height, width, 4), np.uint8)
             keep = ~is_empty(part)
             if keep.any():
-                images = self.decode(self.encode(self.encoder_input(part[keep], edges)), height, width)
+                latents = self.encode(self.encoder_input(part[keep], edges))
+                images = self.decode(latents, height, width)
+                if self.exact is not None:  # where the palette is kept, the exact colours of the pixel style
+                    exact = np.array([snaps(t, palette, shared_palette) for t in part[keep]], bool)
+                    if exact.any():
+                        images[exact] = self.decode(latents[exact], height, width, self.exact)
                 if self.card.premultiplied:
                     unpremultiply(images)
                 alpha_channel = None

@@ -45,8 +45,9 @@ class RenderGraph(nn.Module):
         return self.model.render(latent, height, width, top, rows)
 
 
-def trace(model: Autoencoder, folder: Path) -> None:
-    """encoder.onnx and decoder.onnx of an eval-mode, batch-norm-folded model into `folder`."""
+def trace(model: Autoencoder, folder: Path, decoder_name: str = "decoder.onnx", encoder: bool = True) -> None:
+    """encoder.onnx and decoder.onnx (or only a decoder under another name) of an eval-mode,
+    batch-norm-folded model into `folder`."""
     c = model.config
     image = model.export_input(c.size, c.size)
     latent = model.encode(image).detach()
@@ -56,11 +57,12 @@ def trace(model: Autoencoder, folder: Path) -> None:
     latent_axes = {0: "batch", 2: "grid_height", 3: "grid_width"} if latent.dim() == 4 else {0: "batch"}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the tracer's notes on int conversions; the tests compare sizes
-        torch.onnx.export(model.encoder, (image,), folder / "encoder.onnx", dynamo=False, opset_version=OPSET,
-                          input_names=["image"], output_names=[model.latent_name],
-                          dynamic_axes={"image": image_axes, model.latent_name: latent_axes})
+        if encoder:
+            torch.onnx.export(model.encoder, (image,), folder / "encoder.onnx", dynamo=False, opset_version=OPSET,
+                              input_names=["image"], output_names=[model.latent_name],
+                              dynamic_axes={"image": image_axes, model.latent_name: latent_axes})
         torch.onnx.export(RenderGraph(model).eval(), (latent, size, size, torch.tensor(0), size),
-                          folder / "decoder.onnx", dynamo=False, opset_version=OPSET,
+                          folder / decoder_name, dynamo=False, opset_version=OPSET,
                           input_names=[model.latent_name, "height", "width", "top", "rows"], output_names=["image"],
                           dynamic_axes={model.latent_name: latent_axes, "image": {0: "batch", 2: "rows", 3: "width"}})
 
@@ -82,17 +84,20 @@ def export_model(run_dir: str | Path, model_dir: str | Path, coordinates: str | 
     c = model.config
     with temporary_folder(model_dir) as tmp:
         trace(model, tmp)
+        styles = model.styles()
+        for style, variant in styles.items():  # other renderings of the same latent (model.json `styles`)
+            trace(variant, tmp, f"decoder.{style}.onnx", encoder=False)
         # the exported function as PyTorch weights, under the model's own layer names (batch-norm folded):
         # for the bench's eager anchor, fine-tuning, or reading a layer without parsing ONNX
         save_file({k: v.contiguous() for k, v in model.state_dict().items()}, tmp / WEIGHTS)
-        for name in ("encoder.onnx", "decoder.onnx"):
+        for name in ["encoder.onnx", "decoder.onnx"] + [f"decoder.{style}.onnx" for style in styles]:
             onnx.checker.check_model(onnx.load(tmp / name), full_check=True)
         kept_fp32 = quantize_decoder(tmp / "decoder.onnx", tmp / INT8_DECODER)  # the opt-in --precision int8 path
         train_cfg = info.get("train", {})
         progress = info["progress"]
         card = ModelCard(
             kind=model.kind, channels=c.channels, coordinates=model.coordinates, preset=info.get("preset", ""),
-            architecture=c.to_dict(), parameters=parameter_counts(c), **model.card(),
+            architecture=c.to_dict(), parameters=parameter_counts(c), styles=list(styles), **model.card(),
             trained_on={"data": [Path(d).name for d in train_cfg.get("data", [])], "tiles": info.get("data", {}),
                         "tile_size": train_cfg.get("tile_size"), "inputs": progress["inputs"],
                         "wall_s": progress["wall_s"], "device": train_cfg.get("device"),

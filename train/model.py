@@ -16,6 +16,7 @@ it resamples its input, its task) and implements
     validation_mse(x), preview(x) the validation task, and the columns of repros.png
     export_input(...), card()     the example encoder input export traces; what model.json says
     for_export()                  the eval-mode copy export traces (a kind may fold layers here)
+    styles()                      other renderings of the latent, exported as decoder.NAME.onnx
     flops(...)                    multiply-adds x 2 of encoder and decoder, counted from the layers
 
 so the trainer, the exporter and the bench never branch on the kind.
@@ -120,6 +121,11 @@ class Autoencoder(nn.Module):
     def for_export(self) -> Autoencoder:
         """The eval-mode copy that export traces."""
         return copy.deepcopy(self).eval()
+
+    def styles(self) -> dict[str, Autoencoder]:
+        """Other renderings of the same latent, by name, each exported as decoder.NAME.onnx (model.json
+        `styles`); none by default."""
+        return {}
 
     def code_loss(self, code: torch.Tensor | None) -> torch.Tensor:
         """An extra loss on the latent (weighted by TrainConfig.std_mean_factor); none by default."""

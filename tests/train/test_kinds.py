@@ -110,4 +110,10 @@ def test_trains_resumes_and_exports_a_model_the_runtime_renders_alike(kind, tile
         latent = exported.encode(x)
         image = exported.render(latent, 24, 20).numpy()
     np.testing.assert_allclose(latents, latent.numpy(), atol=1e-4)
+    assert card.styles == list(model.styles()) and (runtime.exact is not None) == ("pixel" in card.styles)
+    for style, variant in model.styles().items():  # each style's decoder.STYLE.onnx renders as its copy does
+        session = runtime.load_style(tmp_path / "model", style)
+        with torch.no_grad():
+            expected = variant.render(latent, 24, 20).numpy()
+        np.testing.assert_allclose(runtime.decode(latents, 24, 20, session), expected, atol=1e-4)
     np.testing.assert_allclose(runtime.decode(latents, 24, 20), image, atol=1e-4)

@@ -50,3 +50,14 @@ def test_the_round_trip_at_the_tiles_size_gives_it_back(model):
     x = premultiply(torch.rand(2, 4, 8, 8))
     with torch.no_grad():
         assert (model.upscale(x, 8, 8) - x).abs().max() < 0.01  # each pixel centre: its own cell, almost only
+
+
+def test_the_pixel_style_takes_each_pixel_whole_from_one_neighbour(model):
+    torch.nn.init.normal_(model.decoder.output.weight, std=1.0)
+    x = premultiply(torch.rand(1, 4, 6, 6, generator=torch.Generator().manual_seed(5)))
+    hard = model.styles()["pixel"]
+    with torch.no_grad():
+        out = hard.upscale(x, 15, 15)[0].reshape(4, -1).T
+    source = {tuple(c) for c in x[0].reshape(4, -1).T.tolist()}
+    assert all(tuple(c) in source for c in out.tolist())  # exact source colours, none mixed
+    assert not model.decoder.hard  # the copy is hard, the model itself unchanged

@@ -65,6 +65,7 @@ class MixtureDecoder(nn.Module):
         self.output = nn.Linear(c.local_latent, len(NEIGHBOURS))
         nn.init.zeros_(self.output.weight)  # start as the prior: bilinear interpolation
         nn.init.zeros_(self.output.bias)
+        self.hard = False  # True: each output pixel takes its most likely neighbour whole (the pixel style)
 
     def forward(self, grid: torch.Tensor, u: torch.Tensor, cell: torch.Tensor, with_choices: bool = False):
         """grid [B, L + C, h+2, w+2]; u: query points in input cells (x, y), [P, 2] shared by every tile
@@ -89,6 +90,9 @@ class MixtureDecoder(nn.Module):
         h = self.input_act(own[..., :self.latent] + self.query_in(torch.cat([offset, cell], -1)))
         logits = self.output(self.norm(self.layers(h))) + bilinear_prior(offset)
         weights = torch.softmax(logits, -1)  # [B, P, 9]
+        if self.hard:  # the exact colour of the most likely neighbour (a tie shares it)
+            weights = (logits == logits.amax(-1, keepdim=True)).to(weights.dtype)
+            weights = weights / weights.sum(-1, keepdim=True)
         mixed = (weights[..., None] * colours).sum(-2)
         return (mixed, (torch.log_softmax(logits, -1), colours)) if with_choices else mixed
 
@@ -129,6 +133,13 @@ class Mixture(LocalGrid):
         choice = -torch.logsumexp(log_weights.float().masked_fill(~match, -torch.inf), -1)
         choice = choice[found].mean() if found.any() else pred.sum() * 0
         return self.reconstruction_loss(pred, target) + CHOICE_WEIGHT * choice
+
+    def styles(self) -> dict[str, Mixture]:
+        """decoder.pixel.onnx: every output pixel the exact colour of its most likely source neighbour
+        (the runtime uses it where it keeps a tile's palette: `--style pixel`, or auto on crisp art)."""
+        hard = self.for_export()
+        hard.decoder.hard = True
+        return {"pixel": hard}
 
     def card(self) -> dict:
         c = self.config
