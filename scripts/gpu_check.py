@@ -77,10 +77,12 @@ def cuda_library_dirs(site_dirs: list[str] | None = None) -> list[str]:
 def make_shim(dest: Path, repo: Path = REPO) -> Path:
     """Import the project from this checkout without installing it: a folder of links named as
     pyproject.toml's package-dir maps them (manifold_cli -> manifold_cli/, manifold_core -> core/,
-    ...), and bin/manifold, the same two lines as pip's console script. Returns bin/."""
+    ...), and bin/manifold, the lines pip writes for [project.scripts]. Returns bin/."""
     import tomllib
 
-    packages = tomllib.loads((repo / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"]
+    pyproject = tomllib.loads((repo / "pyproject.toml").read_text())
+    packages = pyproject["tool"]["setuptools"]["package-dir"]
+    module, function = pyproject["project"]["scripts"]["manifold"].split(":")
     dest.mkdir(parents=True, exist_ok=True)
     for name, folder in packages.items():
         link = dest / name
@@ -90,7 +92,7 @@ def make_shim(dest: Path, repo: Path = REPO) -> Path:
     bin_dir = dest / "bin"
     bin_dir.mkdir(exist_ok=True)
     script = bin_dir / "manifold"
-    script.write_text(f"#!{sys.executable}\nimport sys\nfrom manifold_cli.cli import main\nsys.exit(main())\n")
+    script.write_text(f"#!{sys.executable}\nimport sys\nfrom {module} import {function}\nsys.exit({function}())\n")
     script.chmod(0o755)
     return bin_dir
 
@@ -161,7 +163,8 @@ def markdown(data: dict) -> str:
         lines += [f"- machine: {m.get('cpu', '?')}, {m.get('cores', '?')} cores; GPU: {gpu}",
                   f"- Python {m.get('python', '?')}, onnxruntime {m.get('onnxruntime', '?')} "
                   f"({m.get('onnxruntime_package', '?')}), providers: {', '.join(m.get('providers', []))}",
-                  f"- numpy {m.get('numpy', '?')}; torch in this Python: {m.get('torch', 'none')} (not imported)"]
+                  f"- numpy {m.get('numpy', '?')}, typer {m.get('typer', '?')}, rich {m.get('rich', '?')}, "
+                  f"Pillow {m.get('pillow', '?')}; torch in this Python: {m.get('torch', 'none')} (not imported)"]
         if m.get("cuda_libraries"):
             found = [f"{name} {'ok' if path else 'MISSING'}" for name, path in m["cuda_libraries"].items()]
             lines.append(f"- CUDA libraries by name: {', '.join(found)}")
@@ -175,6 +178,9 @@ def markdown(data: dict) -> str:
                           "-" if r.get("pixels_differing") is None
                           else f"{r['pixels_differing']:,} of {r['pixels']:,}"] for r in data["cli"]])
         lines.append("")
+    if data.get("stdout_besides_json"):
+        lines += ["`manifold upscale --json` printed more than its summary on stdout:", ""]
+        lines += [f"    {line}" for line in data["stdout_besides_json"][:6]] + [""]
     if data.get("float"):
         lines += ["## Decoded values before rounding (in process)", ""]
         lines += _table(["model", "32 ->", "candidate", "largest difference (of 1.0)", "8-bit pixels that differ"],
@@ -221,6 +227,9 @@ def machine_info(device: str) -> dict:
         info["onnxruntime_package"] = "?"
     with contextlib.suppress(metadata.PackageNotFoundError):
         info["torch"] = metadata.version("torch")  # not imported: torch would load CUDA libraries itself
+    for name in ("typer", "rich", "pillow"):  # the CLI's own needs, as this Python has them
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            info[name] = metadata.version(name)
     with contextlib.suppress(OSError, StopIteration):
         cpuinfo = Path("/proc/cpuinfo").read_text()
         info["cpu"] = next(line.split(":", 1)[1].strip() for line in cpuinfo.splitlines()
@@ -248,7 +257,7 @@ def loaded_path(name: str) -> str | None:
     return "loaded"
 
 
-def make_tile_folder(folder: Path, count: int) -> "np.ndarray":
+def make_tile_folder(folder: Path, count: int) -> None:
     from manifold_core.synthetic import make_tiles
     from manifold_core.tiles import write_png
 
@@ -256,7 +265,6 @@ def make_tile_folder(folder: Path, count: int) -> "np.ndarray":
     folder.mkdir(parents=True, exist_ok=True)
     for i, tile in enumerate(tiles):
         write_png(folder / f"tile_{i:03d}.png", tile)
-    return tiles
 
 
 def manifold_upscale(source: Path, out: Path, res: int, device: str, model: str) -> dict:
@@ -267,12 +275,17 @@ def manifold_upscale(source: Path, out: Path, res: int, device: str, model: str)
     if proc.returncode != 0:
         tail = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
         raise RuntimeError(f"`{' '.join(cmd[:2])} ... --device {device} --model {model}` exit {proc.returncode}: {tail}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    lines = proc.stdout.strip().splitlines()
+    summary = json.loads(lines[-1])
+    if lines[:-1]:  # --json promises the summary alone on stdout (the editor extensions read it)
+        summary["stdout_besides_json"] = lines[:-1]
+    return summary
 
 
 def compare_folders(reference: Path, candidate: Path) -> dict:
     """Every pixel of every PNG of `candidate` against the one of the same name in `reference`."""
     import numpy as np
+
     from manifold_core.tiles import read_rgba
 
     names = sorted(p.name for p in reference.glob("*.png"))
@@ -304,6 +317,9 @@ def cli_stage(report: Report, work: Path, device: str) -> None:
                          "tiles_per_s": ref["tiles_per_s"]})
             rows.append({"model": model, "res": res, "device": device, "provider": cand["provider"],
                          "tiles_per_s": cand["tiles_per_s"], **compare_folders(ref_out, cand_out)})
+            for run in (ref, cand):
+                if run.get("stdout_besides_json"):
+                    report.data.setdefault("stdout_besides_json", run["stdout_besides_json"])
             report.write()
     expect = "CUDAExecutionProvider" if device == "cuda" else "CPUExecutionProvider"
     wrong = [r for r in rows if r["device"] == device and r["provider"] != expect]
@@ -311,9 +327,19 @@ def cli_stage(report: Report, work: Path, device: str) -> None:
         raise RuntimeError(f"--device {device} printed {wrong[0]['provider']}, not {expect}")
 
 
+def runtime_module():
+    """The torch-free runtime: manifold_core.runtime, or manifold_cli.runtime in checkouts from before
+    it moved to core/ (this script runs later, on a machine where a failed import costs a loan)."""
+    try:
+        from manifold_core import runtime
+    except ImportError:
+        from manifold_cli import runtime
+    return runtime
+
+
 def load_model(model: str, device: str, options: dict | None = None):
     """A TileModel as the CLI loads it (TileModel.load), or with explicit CUDA provider options."""
-    from manifold_cli import runtime
+    runtime = runtime_module()
 
     if options is None:
         return runtime.TileModel.load(model, device)
@@ -335,6 +361,7 @@ def decoded(model, tiles, res: int):
 
 def float_stage(report: Report, device: str) -> None:
     import numpy as np
+
     from manifold_core.synthetic import make_tiles
 
     tiles = make_tiles(CLI_TILES, TILE, seed=20)
@@ -350,7 +377,7 @@ def float_stage(report: Report, device: str) -> None:
             ref = decoded(reference, tiles, res)
             for variant, model in variants.items():
                 got = decoded(model, tiles, res)
-                to8 = lambda x: np.rint(np.clip(x, 0, 1) * 255)  # noqa: E731 - the 8 bits a PNG keeps
+                to8 = lambda x: np.rint(np.clip(x, 0, 1) * 255)  # the 8 bits a PNG keeps
                 rows.append({"model": model_name, "res": res, "variant": variant, "provider": model.provider,
                              "max_abs": float(np.abs(got - ref).max()),
                              "pixels_differing": int((to8(got) != to8(ref)).any(axis=1).sum()),
@@ -380,7 +407,7 @@ class TimedSession:
 def encode_batch(tiles: int):
     """runtime.ENCODE_BATCH for one call: the runtime has no per-model setting for it, and this check
     measures whether the GPU wants another value."""
-    from manifold_cli import runtime
+    runtime = runtime_module()
 
     saved = runtime.ENCODE_BATCH
     runtime.ENCODE_BATCH = tiles
@@ -393,7 +420,7 @@ def encode_batch(tiles: int):
 def speed_candidates(models: dict, device: str, res: int) -> dict[str, dict]:
     """name -> (model, chunk, pixel budget, encode batch): the CLI's settings on each device, and
     batches of BATCHES tiles per onnxruntime run on the candidate (CUDA) device."""
-    from manifold_cli import runtime
+    runtime = runtime_module()
 
     # unit: the tiles a timed call renders are a multiple of it, so every onnxruntime run of a
     # candidate has the same shape (a new shape costs CUDA a new search for convolution algorithms)
@@ -408,9 +435,20 @@ def speed_candidates(models: dict, device: str, res: int) -> dict[str, dict]:
     return out
 
 
+def rates(times: dict[str, list[float]], sizes: dict[str, int], reference: str = "cpu") -> dict[str, dict]:
+    """tiles/s (the median over rounds) and how many times the reference's rate (the median of the
+    per-round ratios) of candidates that rendered sizes[name] tiles per call in times[name] seconds."""
+    from manifold_train.bench_suite import rate, speedup
+
+    per_tile = {name: [t / sizes[name] for t in ts] for name, ts in times.items()}  # sizes differ by candidate
+    return {name: {"tiles_per_s": round(rate(ts, sizes[name]), 1),
+                   "vs_cpu": None if name == reference else round(speedup(per_tile[name], per_tile[reference]), 2)}
+            for name, ts in times.items()}
+
+
 def speed_stage(report: Report, device: str, rounds: int, seconds_per_call: float) -> None:
     from manifold_core.synthetic import make_tiles
-    from manifold_train.bench_suite import interleave, rate, speedup
+    from manifold_train.bench_suite import interleave
 
     tiles = make_tiles(MAX_SPEED_TILES, TILE, seed=21)  # every timed call renders the first n of these
     rows = report.data.setdefault("speed", [])
@@ -425,7 +463,7 @@ def speed_stage(report: Report, device: str, rounds: int, seconds_per_call: floa
             candidates = speed_candidates(models, device, res)
             calls, sizes, inside = {}, {}, dict.fromkeys(candidates, 0.0)
             for name, c in candidates.items():
-                def call(n, c=c, name=name, timed=False):
+                def call(n, c=c, name=name, res=res, inside=inside, timed=False):
                     model = c["model"]
                     model.pixel_budget = c["budget"]
                     before = model.encoder.seconds + model.decoder.seconds
@@ -444,11 +482,11 @@ def speed_stage(report: Report, device: str, rounds: int, seconds_per_call: floa
                 sizes[name] = units * unit
                 calls[name] = lambda call=call, n=sizes[name]: call(n, timed=True)
             times = interleave(calls, rounds, warmup=0)
-            for name, c in candidates.items():
+            for name, figures in rates(times, sizes).items():
+                c = candidates[name]
                 rows.append({"model": model_name, "res": res, "candidate": name, "provider": c["model"].provider,
                              "tiles_per_call": sizes[name], "chunk": c["chunk"], "pixel_budget": c["budget"],
-                             "encode_batch": c["encode"], "tiles_per_s": round(rate(times[name], sizes[name]), 1),
-                             "vs_cpu": round(speedup(times[name], times["cpu"]), 2) if name != "cpu" else None,
+                             "encode_batch": c["encode"], **figures,
                              "ort_share": round(inside[name] / sum(times[name]), 3)})
             report.write()
 

@@ -34,7 +34,6 @@ import csv
 import hashlib
 import io
 import json
-import lzma
 import math
 import os
 import re
@@ -365,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def print_plan(manifest: dict) -> None:
-    mib = lambda n: f"{n / 2**20:.1f} MiB"  # noqa: E731
+    mib = lambda n: f"{n / 2**20:.1f} MiB"
     tree = tree_bytes()
     for w in manifest["wheels"]:
         print(f"wheel {w['name']}: {mib(w['bytes'])} ({mib(w['unpacked_bytes'])} unpacked)")

@@ -63,6 +63,14 @@ def test_compare_folders_finds_the_largest_difference(gpu_check, tmp_path):
         gpu_check.compare_folders(a, b)
 
 
+def test_rates_compare_per_tile_when_calls_render_different_counts(gpu_check):
+    times = {"cpu": [1.0, 2.0, 1.0], "cuda, 64 tiles per run": [0.5, 0.5, 1.0]}
+    got = gpu_check.rates(times, {"cpu": 32, "cuda, 64 tiles per run": 64})
+    assert got["cpu"] == {"tiles_per_s": 32.0, "vs_cpu": None}
+    # 128 tiles/s at the median; per round 4x, 8x, 2x the CPU's rate: the median ratio is 4
+    assert got["cuda, 64 tiles per run"] == {"tiles_per_s": 128.0, "vs_cpu": 4.0}
+
+
 def test_a_failing_stage_is_recorded_and_the_next_one_runs(gpu_check, tmp_path):
     report = gpu_check.Report(tmp_path, "cuda")
     with report.stage("cli"):
