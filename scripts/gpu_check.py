@@ -16,7 +16,7 @@ written again after each, so a run stopped at its time limit still brings back w
              decoded values, the CUDA session's provider options, and the same with use_tf32 off
     speed    tiles/s at 32 -> 64 and 32 -> 128: the CPU with the CLI's defaults, CUDA with the
              CLI's defaults and with batches of 64, 256 and 1024 tiles per onnxruntime run, taking
-             turns round after round (manifold_train.bench_suite.interleave), and the share of
+             turns round after round (manifold_bench.harness.interleave), and the share of
              each call spent inside onnxruntime
     startup  wall time of `manifold upscale one.png --res 64` on each device
 
@@ -438,7 +438,7 @@ def speed_candidates(models: dict, device: str, res: int) -> dict[str, dict]:
 def rates(times: dict[str, list[float]], sizes: dict[str, int], reference: str = "cpu") -> dict[str, dict]:
     """tiles/s (the median over rounds) and how many times the reference's rate (the median of the
     per-round ratios) of candidates that rendered sizes[name] tiles per call in times[name] seconds."""
-    from manifold_train.bench_suite import rate, speedup
+    from manifold_bench.harness import rate, speedup
 
     per_tile = {name: [t / sizes[name] for t in ts] for name, ts in times.items()}  # sizes differ by candidate
     return {name: {"tiles_per_s": round(rate(ts, sizes[name]), 1),
@@ -448,7 +448,7 @@ def rates(times: dict[str, list[float]], sizes: dict[str, int], reference: str =
 
 def speed_stage(report: Report, device: str, rounds: int, seconds_per_call: float) -> None:
     from manifold_core.synthetic import make_tiles
-    from manifold_train.bench_suite import interleave
+    from manifold_bench.harness import interleave
 
     tiles = make_tiles(MAX_SPEED_TILES, TILE, seed=21)  # every timed call renders the first n of these
     rows = report.data.setdefault("speed", [])
