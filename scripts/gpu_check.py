@@ -447,8 +447,8 @@ def rates(times: dict[str, list[float]], sizes: dict[str, int], reference: str =
 
 
 def speed_stage(report: Report, device: str, rounds: int, seconds_per_call: float) -> None:
-    from manifold_core.synthetic import make_tiles
     from manifold_bench.harness import interleave
+    from manifold_core.synthetic import make_tiles
 
     tiles = make_tiles(MAX_SPEED_TILES, TILE, seed=21)  # every timed call renders the first n of these
     rows = report.data.setdefault("speed", [])
