@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
-from test_tiled import build_project
+from tiled_project import build_project
 
 from manifold_cli.tiled import TiledPlan, plan_tiled
 from manifold_core.errors import UserError

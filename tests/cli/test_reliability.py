@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from test_tiled import build_project
+from tiled_project import build_project
 from typer.testing import CliRunner
 
 import manifold_cli.upscale as upscale_module

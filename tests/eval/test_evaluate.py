@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from eval_helpers import Missing, gradients, pixel_doubled
 
 from manifold_core.errors import ModelError
 from manifold_core.synthetic import make_tiles
@@ -7,24 +8,6 @@ from manifold_eval.degrade import nearest, phases
 from manifold_eval.evaluate import evaluate
 from manifold_eval.metrics import PSNR_CAP, colour, psnr_from_mse
 from manifold_eval.scalers import Method, make_methods
-
-
-def pixel_doubled(count=6, size=12, seed=0):
-    art = make_tiles(count, size, seed=seed, transparent_share=0.5)
-    return art.repeat(2, axis=1).repeat(2, axis=2)  # every art pixel is a 2x2 block
-
-
-def gradients(count=4, size=24):
-    yy, xx = np.mgrid[:size, :size] / (size - 1)
-    tiles = []
-    for k in range(count):
-        t = np.zeros((size, size, 4), np.uint8)
-        t[..., 0] = np.rint(255 * xx)
-        t[..., 1] = np.rint(255 * yy)
-        t[..., 2] = np.rint(255 * (xx + yy) / 2 * (k + 1) / count)
-        t[..., 3] = 255
-        tiles.append(t)
-    return tiles
 
 
 def test_nearest_brings_back_pixel_doubled_art_exactly():
@@ -55,13 +38,6 @@ def test_fractional_scale_marks_integer_only_methods_na():
     assert result.row("box", "bicubic").psnr > 20
     assert result.row("nearest", "scalenx").note == "ScaleNx does 2x to 4x only (Scale4x: Scale2x twice)"
     assert result.row("box", "hqx").psnr is None
-
-
-class Missing(Method):
-    name, label = "ghost", "ghost"
-
-    def missing(self):
-        return "ghostscale not installed: apt-get install ghostscale"
 
 
 class Broken(Method):

@@ -1,5 +1,5 @@
+from eval_helpers import Missing, gradients
 from rich.console import Console
-from test_evaluate import Missing, gradients
 
 from manifold_core.synthetic import make_tiles
 from manifold_eval.evaluate import evaluate

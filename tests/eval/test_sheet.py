@@ -1,5 +1,5 @@
 import numpy as np
-from test_evaluate import Missing, pixel_doubled
+from eval_helpers import Missing, pixel_doubled
 
 from manifold_core.synthetic import make_tiles
 from manifold_core.tiles import checkerboard
