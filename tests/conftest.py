@@ -74,6 +74,14 @@ def deep_folder(tmp_path_factory) -> Path:
         os.chdir(here)
 
 
+def missing_tool(message: str):
+    """A program or library the test needs is not here: skip with the reason, or fail under CI
+    (CI=true, set by .ci/run), where `make test` has installed every one of them."""
+    if os.environ.get("CI", "").lower() in ("true", "1"):
+        pytest.fail(f"{message}; under CI this test must run", pytrace=False)
+    pytest.skip(message)
+
+
 def tiny_config(**changes):
     """The global kind's tiny config (GlobalCode.tiny) with some fields changed."""
     from manifold_train.kinds import get

@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
-import pytest
+from conftest import missing_tool
 from PIL import Image
 
 from manifold_core.tiles import Grid
@@ -24,10 +24,7 @@ def need_tiled() -> str:
     path = shutil.which("tiled")
     if path:
         return path
-    message = "the `tiled` program is missing: run scripts/install_test_tools.sh (apt-get install tiled)"
-    if os.environ.get("CI", "").lower() not in ("", "0", "false"):
-        pytest.fail(message + "; CI must have it")
-    pytest.skip(message)
+    missing_tool("the `tiled` program is missing: run scripts/install_test_tools.sh (apt-get install tiled)")
 
 
 def tiled_export(kind: str, source: Path, target: Path, *options: str) -> dict:
