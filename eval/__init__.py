@@ -1,5 +1,5 @@
 """manifold eval: how well does each upscaler bring back tiles that were shrunk, and how well
-does it upscale crisp originals? (issues 10 and 16)
+does it upscale crisp originals?
 
 Data flow: tiles -> runtime (and other scalers) -> **eval**: scores, tables, contact sheets,
 blind sheets.

@@ -1,4 +1,4 @@
-"""The GPU check (issue 20): does `manifold upscale --device cuda` run on onnxruntime's CUDA
+"""The GPU check: does `manifold upscale --device cuda` run on onnxruntime's CUDA
 provider, does it give the CPU's pixels, and how fast is it beside the CPU, all in one run.
 
     bash scripts/gpu_check.sh                  # on the lent GPU machine (BENCHMARKS.md, "GPU")

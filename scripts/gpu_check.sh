@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU check of issue 20 (BENCHMARKS.md, "GPU"; scripts/gpu_check.py says what it measures).
+# The GPU check (BENCHMARKS.md, "GPU"; scripts/gpu_check.py says what it measures).
 #
 # On the lent GPU machine: the same command in every call of the sequence that
 # `python scripts/gpu_wheel.py plan` prints here (only the carried piece changes):

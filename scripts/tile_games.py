@@ -47,7 +47,7 @@ def rel(path: Path, root: Path) -> str:
     return str(path.relative_to(root))
 
 
-# ================================================================ the first sets (issue 10)
+# ================================================================ the first sets
 def crawl(root: Path):
     tiles = root / "usr/share/crawl/dat/tiles"
     for name in ("wall", "floor", "feat"):
@@ -203,7 +203,7 @@ def angband_paths(root: Path) -> list[str]:
     return [ANGBAND]
 
 
-# ================================================================ the sets of issue 16
+# ================================================================ the sets added for pixel-art quality
 # ---------------------------------------------------------------- flare-game
 FLARE = "usr/share/games/flare/mods"
 
@@ -778,7 +778,7 @@ def hedgewars_paths(root: Path) -> list[str]:
             f"{HEDGEWARS}/AmmoMenu/Ammos_base.png (32x32 grid)", f"{HEDGEWARS}/Flags/*.png (22x15, whole)"]
 
 
-# ================================================================ held-out originals (issue 16)
+# ================================================================ held-out originals
 ANGBAND_32 = "usr/share/angband/xtra/graf/32x32.png"
 
 

@@ -1,4 +1,4 @@
-"""Cut free game tile sets from Debian packages into folders of single PNG tiles (issues 10 and 16).
+"""Cut free game tile sets from Debian packages into folders of single PNG tiles.
 
     python scripts/tile_sets.py data/sets                  # every set
     python scripts/tile_sets.py data/sets --only freeciv   # one set (repeat --only for more)
@@ -24,8 +24,8 @@ count per tile (distinct RGB of the visible pixels; 10th percentile, median, 90t
 
 Sets, as cut from Debian 12 (bookworm) packages (MODEL.md "Training data" has every set's figures):
 
-  training (issue 10): crawl, cataclysm, supertux
-  training (issue 16): flare, mrrescue, widelands, freedroid, lincity, simutrans, freedink,
+  training (the first sets): crawl, cataclysm, supertux
+  training (added for pixel-art quality): flare, mrrescue, widelands, freedroid, lincity, simutrans, freedink,
       lgeneral, tecnoballz, tecnoballz-hires, lbreakout, lordsawar, boswars, berusky, blobwars,
       hedgewars
   held out (never train on them): freeciv, pingus, angband; and with --originals the crisp

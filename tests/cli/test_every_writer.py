@@ -1,4 +1,4 @@
-"""Every command that writes a file (issue 17): it refuses an input as its output, and never writes
+"""Every command that writes a file: it refuses an input as its output, and never writes
 through a symlink planted at an output's name or at a folder below its output folder, at any depth.
 The victims the links point to are checked byte for byte afterwards.
 

@@ -1,6 +1,6 @@
 """Property-based fuzzing of the Tiled parser and planner: any .tsx/.tmx (generated from Tiled's
 vocabulary with hostile values and paths, or a real map with its bytes mangled) gives a plan or
-one UserError, never another exception; a plan never reads outside the map's folder (issue 11)."""
+one UserError, never another exception; a plan never reads outside the map's folder."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 17 against `manifold upscale`: hostile Tiled files, planted folder links, inputs claimed as
+"""`manifold upscale` against hostile input: hostile Tiled files, planted folder links, inputs claimed as
 outputs, huge numbers, odd names, deep folders, memory that counts the input. Every case checks
 the error line (one line, the documented status, no traceback) and that no file was lost."""
 

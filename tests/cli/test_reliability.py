@@ -1,4 +1,4 @@
-"""Reliability of `manifold upscale` (issue 11): bad files, unwritable outputs, memory, kills,
+"""Reliability of `manifold upscale`: bad files, unwritable outputs, memory, kills,
 concurrent runs, hostile names and inputs. Inputs are checked unchanged after every case.
 
 Read-only and full file systems are small tmpfs mounts (root, or CAP_SYS_ADMIN); a read-only

@@ -1,4 +1,4 @@
-"""Signals against the real `manifold` entry point (issue 17, items 5 and 17): SIGTERM during the
+"""Signals against the real `manifold` entry point: SIGTERM during the
 final renames of a map leaves all of its new files or none, and SIGTERM from the first moments of
 the process on is one `error: interrupted` line with status 130.
 

@@ -203,7 +203,7 @@ def test_temporary_folder_is_removed_when_the_block_fails(tmp_path):
     assert entries(tmp_path) == []  # the missing parent it made is gone too
 
 
-# ---------------------------------------------------------------- issue 17: links below the root, inputs, signals
+# ---------------------------------------------------------------- links below the root, inputs, signals
 @pytest.mark.parametrize("depth", [1, 2, 3])
 def test_a_symlinked_folder_below_the_root_is_refused_at_any_depth(tmp_path, depth):
     elsewhere = tmp_path / "elsewhere"

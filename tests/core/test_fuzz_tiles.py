@@ -1,5 +1,5 @@
 """Property-based fuzzing of the tile loader: any bytes under any image name give an RGBA array or
-one UserError, never another exception (issue 11); sheet geometry likewise."""
+one UserError, never another exception; sheet geometry likewise."""
 
 from __future__ import annotations
 

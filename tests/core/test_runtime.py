@@ -167,7 +167,7 @@ def test_large_outputs_render_in_bands_with_the_same_pixels(kind, tiny_model_dir
     np.testing.assert_array_equal(banded, whole)
 
 
-# ---------------------------------------------------------------- issue 17: hostile model folders
+# ---------------------------------------------------------------- hostile model folders
 def _model(inputs, outputs, nodes, initializers=()):
     """A small ONNX graph (opset 17) from (name, elem type, shape) triples and nodes."""
     from onnx import TensorProto, helper

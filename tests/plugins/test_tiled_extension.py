@@ -241,7 +241,7 @@ def fake_cli(path: Path, body: str) -> Path:
 
 @pytest.fixture(scope="module")
 def session(tmp_path_factory, tiny_model_dir, manifold_exe):
-    """One Tiled session for items 7-10 of issue 12: the settings dialog cancelled, crashing CLIs, a
+    """One Tiled session for the extension's failure paths: the settings dialog cancelled, crashing CLIs, a
     Windows-like environment, a long run declined and a normal run."""
     tmp_path = tmp_path_factory.mktemp("session")
     work = tmp_path / "work"
