@@ -117,3 +117,14 @@ def test_trains_resumes_and_exports_a_model_the_runtime_renders_alike(kind, tile
             expected = variant.render(latent, 24, 20).numpy()
         np.testing.assert_allclose(runtime.decode(latents, 24, 20, session), expected, atol=1e-4)
     np.testing.assert_allclose(runtime.decode(latents, 24, 20), image, atol=1e-4)
+
+
+def test_a_flat_config_of_before_the_kinds_had_their_own_still_loads():
+    """Checkpoints and model.json of 2026-11 saved one flat config: the kind under `decoder` (or none:
+    global) beside both kinds' fields, and `vocab_size` for latent_channels."""
+    flat = {"decoder": "local", "channels": 4, "size": 32, "activation": "relu", "code_size": 128,
+            "latent_channels": 128, "decoder_n_hid": 128, "local_width": 32, "local_blocks": 3, "local_pad": 9}
+    config = ModelConfig.from_dict(flat)
+    assert type(config) is kinds.get("local").Config and config.local_blocks == 3 and config.local_pad == 9
+    seed = ModelConfig.from_dict({"channels": 4, "size": 32, "code_size": 128, "vocab_size": 64})
+    assert type(seed) is kinds.get("global").Config and seed.latent_channels == 64
