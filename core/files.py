@@ -433,13 +433,14 @@ class Staging:
         target = Path(target)
         refuse_input(target)
         folder = self._folder(target.parent)
-        try:
-            tmp, inode = _new_file(folder, target.suffix)
-        except OSError as exc:
-            raise output_error(exc, target) from None
-        self.pending.append((tmp, target))
-        self.unwritten[target] = tmp
-        self.inodes[tmp] = inode
+        with signals_deferred():  # made and recorded as one step: an interrupt cannot leave it unrecorded
+            try:
+                tmp, inode = _new_file(folder, target.suffix)
+            except OSError as exc:
+                raise output_error(exc, target) from None
+            self.pending.append((tmp, target))
+            self.unwritten[target] = tmp
+            self.inodes[tmp] = inode
         return tmp
 
     def _take(self, target: Path) -> Path:
@@ -523,6 +524,10 @@ class Staging:
         self.folders = {}
 
     def discard(self) -> None:
+        with signals_deferred():  # a second Ctrl-C cannot stop the clean-up half-way
+            self._discard()
+
+    def _discard(self) -> None:
         for tmp, target in self.pending:
             folder = self.folders.get(target.parent)
             try:
