@@ -40,13 +40,15 @@ def main() -> None:
         app = _app()
         status = app(standalone_mode=False)
     except KeyboardInterrupt:  # in the imports, or in a command that does not word it itself
+        interrupts.settled()  # first: a second signal cannot cut the message short
         sys.stderr.write(INTERRUPTED)
-        interrupts.settled()
         sys.exit(130)
     except Exception as exc:
-        if type(exc).__name__ == "Abort" or (isinstance(exc, ImportError) and interrupts.signalled):
-            sys.stderr.write(INTERRUPTED)  # click's word for a KeyboardInterrupt, or an import cut short by one
+        if type(exc).__name__ == "Abort" or interrupts.signalled:
+            # click's word for a KeyboardInterrupt, or whatever a library made of one: an import cut short
+            # is an ImportError from a C extension, a RuntimeError from a class body (__set_name__)
             interrupts.settled()
+            sys.stderr.write(INTERRUPTED)
             sys.exit(130)
         show, message = getattr(exc, "show", None), getattr(exc, "format_message", None)
         if message is None or show is None:
@@ -60,9 +62,9 @@ def main() -> None:
         hint = f"; see `{ctx.command_path} --help`" if ctx is not None else ""
         print_error(f"{message().rstrip('.')}{hint}")
         sys.exit(getattr(exc, "exit_code", 2))
+    interrupts.settled()
     if status == 130 and interrupts.signalled and not sys.modules["manifold_cli.app"].errors_printed:
         sys.stderr.write(INTERRUPTED)  # Typer turned a KeyboardInterrupt in its own parsing into 130, silently
-    interrupts.settled()
     sys.exit(status if isinstance(status, int) else 0)
 
 
