@@ -2,15 +2,23 @@
 
 Data flow: the last step of every stage that writes (trainer checkpoints, export, upscale, Tiled).
 
-    atomic_write(path, lambda tmp: image.save(tmp))      # one file: all of it or none of it
-    with Staging() as stage:                              # several files, renamed together at the end
-        stage.write(a, write_a); stage.write(b, write_b)
-        stage.commit()
+    atomic_write_stream(path, lambda f: image.save(f, format="PNG"))   # one file: all of it or none of it
+    with inputs_protected(read_paths):                    # a command's inputs are never an output
+        with Staging(root=out) as stage:                  # several files, renamed together at the end
+            stage.write_stream(a, write_a); stage.write_stream(b, write_b)
+            stage.commit()                                # Ctrl-C/SIGTERM wait until the last rename
     with temporary_folder(target) as tmp:                 # a folder (a model, a checkpoint)
         ...write files into tmp...
         replace_folder(tmp, target)                       # refuses to replace anything not ours
 
 The rules, for every caller:
+- Below `root` (the output folder the user named, or its default) every folder is made by us or
+  opened one component at a time with O_NOFOLLOW: a symlinked folder planted there, at any
+  depth, is an OutputError, and nothing is written through it. `write_stream` hands the writer
+  the very file we created; `write` (by name) is for libraries that only take a file name.
+- A target that is one of the running command's inputs (`inputs_protected`) is a UsageError.
+- `commit` renames with Ctrl-C, SIGTERM and SIGHUP held back (`signals_deferred`): all of the
+  files or none; only SIGKILL or a power cut can stop it half-way.
 - A temporary is a new name in the target's own folder (so the rename is atomic), created with
   O_EXCL and O_NOFOLLOW under a random name: an existing path, a planted symlink included, is
   never opened or followed. Names start with TEMP_PREFIX and carry the writer's process id:
@@ -425,13 +433,14 @@ class Staging:
         target = Path(target)
         refuse_input(target)
         folder = self._folder(target.parent)
-        try:
-            tmp, inode = _new_file(folder, target.suffix)
-        except OSError as exc:
-            raise output_error(exc, target) from None
-        self.pending.append((tmp, target))
-        self.unwritten[target] = tmp
-        self.inodes[tmp] = inode
+        with signals_deferred():  # made and recorded as one step: an interrupt cannot leave it unrecorded
+            try:
+                tmp, inode = _new_file(folder, target.suffix)
+            except OSError as exc:
+                raise output_error(exc, target) from None
+            self.pending.append((tmp, target))
+            self.unwritten[target] = tmp
+            self.inodes[tmp] = inode
         return tmp
 
     def _take(self, target: Path) -> Path:
@@ -515,6 +524,10 @@ class Staging:
         self.folders = {}
 
     def discard(self) -> None:
+        with signals_deferred():  # a second Ctrl-C cannot stop the clean-up half-way
+            self._discard()
+
+    def _discard(self) -> None:
         for tmp, target in self.pending:
             folder = self.folders.get(target.parent)
             try:

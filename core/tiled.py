@@ -95,7 +95,11 @@ class TiledFile:
 # ---------------------------------------------------------------- reading XML
 def parse_xml(path: Path, root_tag: str) -> ET.Element:
     """Parse a Tiled XML file safely: a UserError for broken XML, a DOCTYPE or entities, or the wrong root."""
-    if not path.is_file():  # also refuses a FIFO or a device before opening it
+    try:
+        regular = path.is_file()
+    except OSError as exc:
+        raise UserError(f"{shown(path)}: cannot be looked up ({exc.strerror})") from None
+    if not regular:  # also refuses a FIFO or a device before opening it
         raise UserError(f"{shown(path)}: no such file" if not path.exists() else
                         f"{shown(path)}: not a regular file; give a .tsx or .tmx file")
     parser = DefusedXMLParser(target=ET.TreeBuilder(insert_comments=True), forbid_dtd=True)
@@ -217,7 +221,11 @@ class _Reader:
         if not self.allow_outside and not resolved.is_relative_to(base.resolve()):
             raise UserError(f"{where}: {what} {ref[:80]!r} is outside the folder {shown(base)}; refused "
                             f"(pass --allow-outside to read it anyway)")
-        if not path.is_file():
+        try:
+            regular = path.is_file()
+        except OSError as exc:  # a name too long for the system, say
+            raise UserError(f"{where}: {what} {ref[:80]!r} cannot be looked up ({exc.strerror})") from None
+        if not regular:
             raise UserError(f"{where}: {what} {ref[:80]!r} not found or not a regular file (looked for {shown(path)})")
         self.read.add(resolved)
         return path

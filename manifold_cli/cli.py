@@ -9,19 +9,11 @@ anything else is imported, so from the first milliseconds on it unwinds like Ctr
 
 from __future__ import annotations
 
-import signal
 import sys
 
-_signalled: list[int] = []
+from . import interrupts
 
-
-def _interrupt(signum, frame):
-    _signalled.append(signum)
-    raise KeyboardInterrupt
-
-
-if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:  # first, before the slow imports below
-    signal.signal(signal.SIGTERM, _interrupt)
+interrupts.install()  # first, before the slow imports below
 
 __all__ = ["main"]  # and `app`, loaded on first use (__getattr__)
 INTERRUPTED = "error: interrupted; no half-written or temporary file is left\n"
@@ -48,10 +40,14 @@ def main() -> None:
         app = _app()
         status = app(standalone_mode=False)
     except KeyboardInterrupt:  # in the imports, or in a command that does not word it itself
+        interrupts.settled()  # first: a second signal cannot cut the message short
         sys.stderr.write(INTERRUPTED)
         sys.exit(130)
     except Exception as exc:
-        if type(exc).__name__ == "Abort":  # click's word for a KeyboardInterrupt inside a command
+        if type(exc).__name__ == "Abort" or interrupts.signalled:
+            # click's word for a KeyboardInterrupt, or whatever a library made of one: an import cut short
+            # is an ImportError from a C extension, a RuntimeError from a class body (__set_name__)
+            interrupts.settled()
             sys.stderr.write(INTERRUPTED)
             sys.exit(130)
         show, message = getattr(exc, "show", None), getattr(exc, "format_message", None)
@@ -66,7 +62,8 @@ def main() -> None:
         hint = f"; see `{ctx.command_path} --help`" if ctx is not None else ""
         print_error(f"{message().rstrip('.')}{hint}")
         sys.exit(getattr(exc, "exit_code", 2))
-    if status == 130 and _signalled and not sys.modules["manifold_cli.app"].errors_printed:
+    interrupts.settled()
+    if status == 130 and interrupts.signalled and not sys.modules["manifold_cli.app"].errors_printed:
         sys.stderr.write(INTERRUPTED)  # Typer turned a KeyboardInterrupt in its own parsing into 130, silently
     sys.exit(status if isinstance(status, int) else 0)
 

@@ -223,7 +223,7 @@ class Planner:
         self.found = found
         self.out_dir = out_dir
         # a reference that is a folder (source=".") protects no file, and must not fence off the output folder
-        self.inputs: set[Path] = {p for p in found.references if not p.is_dir()}
+        self.inputs: set[Path] = {p for p in found.references if not os.path.isdir(p)}
         self.claimed: set[Path] = set()
         self.plan: TiledPlan | None = None
 

@@ -91,7 +91,11 @@ def upscale(
         for line in getattr(exc, "skipped", ()):  # a folder none of whose files could be read
             warn(line)
         fail(exc)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, ImportError) as exc:
+        from ..interrupts import signalled
+
+        if isinstance(exc, ImportError) and not signalled:  # a broken installation, not an interrupt
+            raise
         fail("interrupted; no half-written or temporary file is left (tiles already written stay)",
              EXIT_INTERRUPTED)
     report(summary, plan, width, height, as_json)

@@ -383,3 +383,26 @@ def test_a_huge_image_is_refused_from_its_header_without_pillows_warning(tmp_pat
     line = one_error(upscale(tmp_path / "grey.png", "--res", 64, "-o", tmp_path / "o.png"), 5)
     assert "9,500x9,500" in line and not read  # refused before decoding
     assert not [w for w in recwarn if "DecompressionBomb" in type(w.message).__name__]
+
+
+@pytest.mark.parametrize("where", ["collection", "sheet", "tileset", "template", "file property"])
+def test_a_path_too_long_for_the_system_in_a_tiled_file_is_one_error_line(project, where):
+    long = "9" * 5000
+    if where in ("template", "file property"):  # named, not read: the map still upscales
+        body = (f'<objectgroup id="3" name="o"><object id="1" template="{long}" x="1" y="1"/></objectgroup>\n'
+                if where == "template" else f'<properties><property name="p" type="file" value="{long}"/></properties>\n')
+        (project / "map.tmx").write_text(tmx(body))
+        result = upscale(project / "map.tmx", "--res", 32)
+        assert result.exit_code == 0, result.output
+        return
+    if where == "tileset":
+        (project / "map.tmx").write_text(tmx("").replace('<tileset firstgid="1" name="s"', f'<tileset firstgid="9" '
+                                                         f'source="{long}.tsx"/><tileset firstgid="1" name="s"'))
+        source = project / "map.tmx"
+    else:
+        text = collection("0", long) if where == "collection" else (
+            '<?xml version="1.0" encoding="UTF-8"?>\n<tileset version="1.10" name="s" tilewidth="16" tileheight="16" '
+            f'tilecount="4" columns="4"><image source="{long}" width="64" height="16"/></tileset>\n')
+        (project / "s.tsx").write_text(text)
+        source = project / "s.tsx"
+    one_error(upscale(source, "--res", 32, "--allow-outside"), 1)

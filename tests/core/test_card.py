@@ -76,8 +76,13 @@ def nested(depth: int) -> str:
     return "[" * depth + "]" * depth
 
 
+FIELD_CHANGES = st.dictionaries(st.sampled_from(FIELDS), SCALARS | JSON, min_size=1, max_size=3)  # a real card, mangled
+NUMBER_CHANGES = st.dictionaries(st.sampled_from(["pad", "code_size", "input_size", "decoder_width", "channels"]),
+                                 HOSTILE, min_size=1, max_size=2)  # one or two numbers out of bounds, the rest fine
+
+
 @settings(max_examples=300, deadline=None)
-@given(value=JSON, version=st.sampled_from([1, 2, 3]))
+@given(value=JSON | FIELD_CHANGES | NUMBER_CHANGES, version=st.sampled_from([1, 2, 3]))
 def test_any_json_is_a_card_or_a_model_error(tmp_path_factory, value, version):
     """Any value in any field (huge, negative, inf, nan, wrong types, nested), in every format."""
     folder = tmp_path_factory.mktemp("card")
