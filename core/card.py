@@ -36,6 +36,7 @@ class ModelCard:
     pad: int  # pixels of clamp/wrap padding the encoder expects around a tile (0: none)
     code_size: int  # numbers per tile (a code) or per grid cell (a feature grid)
     decoder_width: int = 0  # floats the decoder holds per output pixel at once (the memory estimate)
+    scale_step: int = 0  # >0: the runtime upscales by at most this factor a pass (16 -> 64 as 16 -> 32 -> 64)
     styles: list = field(default_factory=list)  # other renderings: decoder.STYLE.onnx each ("pixel": exact colours)
     coordinates: str = "center"  # the pixel-centre convention (docs/ARCHITECTURE.md)
     premultiplied: bool = False  # RGBA in and out with colour times alpha (the local kind)
@@ -63,7 +64,8 @@ class ModelCard:
 
 
 # field -> the JSON types it may hold
-_TYPES = {"kind": (str,), "decoder_width": (int,), "styles": (list,), "channels": (int,), "input_size": (int, type(None)),
+_TYPES = {"kind": (str,), "decoder_width": (int,), "styles": (list,), "scale_step": (int,),
+          "channels": (int,), "input_size": (int, type(None)),
           "pad": (int,),
           "premultiplied": (bool,),
           "code_size": (int,), "coordinates": (str,), "preset": (str,), "architecture": (dict,),
@@ -125,8 +127,10 @@ def read_card(model_dir: str | Path) -> ModelCard:
         if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):  # bool is an int to Python
             raise ModelError(f"{path}: {name} is {value!r}, which is not a {' or '.join(t.__name__ for t in types)}; {redo}")
     if data["channels"] not in (1, 3, 4) or data["code_size"] < 1 or data["pad"] < 0 \
-            or (data["input_size"] is not None and data["input_size"] < 1) or data.get("decoder_width", 0) < 0:
-        raise ModelError(f"{path}: channels, code_size, input_size, pad or decoder_width out of range; {redo}")
+            or (data["input_size"] is not None and data["input_size"] < 1) or data.get("decoder_width", 0) < 0 \
+            or data.get("scale_step", 0) not in (0, 2, 3, 4):
+        raise ModelError(f"{path}: channels, code_size, input_size, pad, decoder_width or scale_step out of range; "
+                         f"{redo}")
     for name, limit in _LIMITS.items():
         if isinstance(data.get(name), int) and data[name] > limit:
             raise ModelError(f"{path}: {name} {data[name]:.6g} is beyond any model (at most {limit}); {redo}")

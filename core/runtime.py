@@ -388,19 +388,38 @@ class TileModel:
             out = np.zeros((len(part), height, width, 4), np.uint8)
             keep = ~is_empty(part)
             if keep.any():
-                latents = self.encode(self.encoder_input(part[keep], edges))
-                images = self.decode(latents, height, width)
+                sources = part[keep]
+                exact = None
                 if self.exact is not None:  # where the palette is kept, the exact colours of the pixel style
-                    exact = np.array([snaps(t, palette, shared_palette) for t in part[keep]], bool)
-                    if exact.any():
-                        images[exact] = self.decode(latents[exact], height, width, self.exact)
-                if self.card.premultiplied:
-                    unpremultiply(images)
-                alpha_channel = None
-                if self.channels < 4:
-                    alpha_channel = np.stack([nearest(t[..., 3], height, width) for t in part[keep]])
-                out[keep] = finish(channels_to_rgba(images, alpha_channel), part[keep], palette, alpha, shared_palette)
+                    exact = np.array([snaps(t, palette, shared_palette) for t in sources], bool)
+                current = sources
+                for size in self.passes(sources.shape[1], sources.shape[2], height, width):
+                    current = self.render_pass(current, *size, edges, exact)
+                out[keep] = finish(current, sources, palette, alpha, shared_palette)
             yield out
+
+    def passes(self, in_height: int, in_width: int, height: int, width: int) -> list[tuple[int, int]]:
+        """The sizes rendered one after the other: the output size, reached in steps of at most the
+        card's scale_step (none: one pass). 16 -> 64 with step 2 is 16 -> 32 -> 64; 16 -> 40 is 16 -> 32 -> 40."""
+        sizes, h, w, step = [], in_height, in_width, self.card.scale_step
+        while step and (height > step * h or width > step * w):
+            h, w = min(height, step * h), min(width, step * w)
+            sizes.append((h, w))
+        return sizes + [(height, width)]
+
+    def render_pass(self, tiles: np.ndarray, height: int, width: int, edges: str, exact: np.ndarray | None
+                    ) -> np.ndarray:
+        """One rendering of non-empty RGBA tiles [n, h, w, 4] at height x width, unfinished uint8 RGBA."""
+        latents = self.encode(self.encoder_input(tiles, edges))
+        images = self.decode(latents, height, width)
+        if exact is not None and exact.any():
+            images[exact] = self.decode(latents[exact], height, width, self.exact)
+        if self.card.premultiplied:
+            unpremultiply(images)
+        alpha_channel = None
+        if self.channels < 4:
+            alpha_channel = np.stack([nearest(t[..., 3], height, width) for t in tiles])
+        return channels_to_rgba(images, alpha_channel)
 
 
 def nearest(channel: np.ndarray, height: int, width: int) -> np.ndarray:

@@ -23,12 +23,12 @@ import sys
 from pathlib import Path
 
 SETS = ("freeciv", "angband", "pingus")
-METHODS = ("nearest", "bicubic", "lanczos", "scalenx", "hqx", "xbrz", "mmpx", "realesrgan", "manifold",
-           "manifold:default+pixel")
+METHODS = ["nearest", "bicubic", "lanczos", "scalenx", "hqx", "xbrz", "mmpx", "realesrgan", "manifold",
+           "manifold:default+pixel", "manifold:default+smooth"]
 CLASSIC = ("bicubic", "lanczos", "scalenx", "hqx", "xbrz", "mmpx")
 HEADS = {"nearest": "nearest", "bicubic": "bicubic", "lanczos": "Lanczos", "scalenx": "ScaleNx", "hqx": "hqx",
          "xbrz": "xBRZ", "mmpx": "MMPX", "realesrgan": "Real-ESRGAN", "manifold": "manifold default",
-         "manifold:default+pixel": "default +pixel"}
+         "manifold:default+pixel": "default +pixel", "manifold:default+smooth": "default +smooth"}
 RUNS = {"box2": ["--scale", "2", "--degrade", "box"], "nearest": ["--scale", "2,3,4", "--degrade", "nearest"],
         "originals": ["--originals", "--scale", "2,4"]}
 MANIFOLD = Path(sys.executable).with_name("manifold")
@@ -76,7 +76,11 @@ def main() -> None:
     parser.add_argument("--from", dest="source", type=Path, help="print from the JSON a run saved there")
     parser.add_argument("--save", type=Path, default=Path("data/eval-json"), help="where each run's JSON goes")
     parser.add_argument("--limit", type=int, help="score this many tiles per set (spread evenly)")
+    parser.add_argument("--compare", metavar="MODEL", help="also score this model folder (e.g. the previous default)")
     args = parser.parse_args()
+    if args.compare:
+        METHODS.append(f"manifold:{args.compare}")
+        HEADS[f"manifold:{args.compare}"] = f"{Path(args.compare).name}"
     saved, reuse = (args.source, True) if args.source else (args.save, False)
     extra = ["--limit", str(args.limit)] if args.limit else []
     results = {name: {kind: run(name, kind, saved, reuse, extra) for kind in RUNS} for name in SETS}

@@ -277,3 +277,19 @@ def test_a_fifo_in_a_model_folder_is_refused_without_blocking(tmp_path, tiny_mod
     assert result.exit_code == 6, result.output
     assert "FIFO" in result.output or "not a regular file" in result.output, result.output
     assert "missing" not in result.output
+
+
+def test_a_model_with_a_scale_step_upscales_in_passes_of_at_most_that(tmp_path):
+    """scale_step 2: 16 -> 64 is 16 -> 32 -> 64 and gives the bytes of those two renders done by hand;
+    2x and less are one pass."""
+    from manifold_core.runtime import RenderOptions, TileModel
+    from manifold_core.synthetic import make_tiles
+
+    model = TileModel.load("default", "cpu")
+    assert model.card.scale_step == 2
+    assert model.passes(16, 16, 64, 64) == [(32, 32), (64, 64)]
+    assert model.passes(16, 16, 40, 24) == [(32, 24), (40, 24)] and model.passes(30, 30, 60, 60) == [(60, 60)]
+    tiles = make_tiles(3, 16, seed=2)
+    options = RenderOptions("clamp", "off", "smooth")
+    twice = next(model.render(next(model.render(tiles, 32, 32, options)), 64, 64, options))
+    assert (next(model.render(tiles, 64, 64, options)) == twice).all()
