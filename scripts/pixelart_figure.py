@@ -1,4 +1,4 @@
-"""docs/pixel-art-options.png: what `--palette keep`, `--alpha cut` and `--edges wrap` do, at 4x.
+"""docs/pixel-art-options.png: what `--style`, `--palette keep` and `--edges wrap` do, at 4x.
 
     python scripts/pixelart_figure.py            # needs data/sets/freeciv (scripts/tile_sets.py)
 
@@ -46,8 +46,8 @@ def main() -> None:
     floor = next(p for p in files if seamless(read_rgba(p)) and read_rgba(p)[..., 3].min() == 255)
     size = read_rgba(picks[0]).shape[0]
     res = SCALE * size
-    columns = [("original", []), ("default", []), ("--palette keep", ["--palette", "keep"]),
-               ("+ --alpha cut", ["--palette", "keep", "--alpha", "cut"])]
+    columns = [("original", []), ("--style smooth", ["--style", "smooth"]), ("--palette keep", ["--style", "smooth",
+               "--palette", "keep"]), ("default (--style auto)", [])]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         (tmp / "in").mkdir()
@@ -80,7 +80,7 @@ def main() -> None:
             sheet.paste(on_checker(laid), (x, head + gap))
     OUT.parent.mkdir(exist_ok=True)
     sheet.save(OUT)
-    print(f"{OUT}: original | default | --palette keep | + --alpha cut, and a seamless tile after clamp and wrap")
+    print(f"{OUT}: original | --style smooth | --palette keep | the default, and a seamless tile after clamp and wrap")
 
 
 if __name__ == "__main__":
