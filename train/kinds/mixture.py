@@ -22,14 +22,12 @@ point falls in is floor(u + 0.5); the ring of padding cells gives every cell its
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 
-from ..model import ACTIVATION_MODULES
-from .local_grid import LocalConfig, LocalGrid
+from .local_grid import LocalConfig, LocalDecoder, LocalGrid
 from .registry import register
 
 NEIGHBOURS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]  # row-major 3x3, centre at index 4
@@ -43,20 +41,13 @@ class MixtureConfig(LocalConfig):
     kind: str = "mixture"
 
 
-class MixtureDecoder(nn.Module):
-    """(feature cell under a point, offset from its centre, output cell size) -> 9 mixture weights -> colour."""
+class MixtureDecoder(LocalDecoder):
+    """(feature cell under a point, offset from its centre, output cell size) -> 9 mixture weights -> colour.
+
+    The local kind's decoder MLP, with 9 weights out instead of a colour correction."""
 
     def __init__(self, c: MixtureConfig):
-        super().__init__()
-        act = ACTIVATION_MODULES[c.activation]
-        self.latent = c.local_latent
-        self.query_in = nn.Linear(4, c.local_latent, bias=False)  # (dx, dy, cell w, cell h): the first layer's share
-        self.input_act = act()
-        layers = OrderedDict()
-        for i in range(1, c.local_layers + 1):
-            layers[f"linear_{i}"] = nn.Linear(c.local_latent, c.local_latent)
-            layers[f"act_{i}"] = act()
-        self.layers = nn.Sequential(layers)
+        super().__init__(c)
         # Without a norm here the softmax saturated within 50 steps: the encoder's features grew a
         # thousandfold (sharper weights lower the L1 loss), the gradients vanished and training froze
         # on whichever neighbour each point had chosen (measured). Normalised, only the output
