@@ -119,3 +119,15 @@ def test_every_package_folder_is_installed_under_its_name(folder):
     if not (REPO / folder).is_dir():
         pytest.skip(f"{folder}/ is not in this tree yet")
     assert package_dir[PACKAGES[folder][0]] == folder
+
+
+def test_every_package_and_subpackage_is_in_pyproject():
+    """setuptools installs only the packages pyproject.toml lists: a subpackage left out is missing
+    from a wheel (an editable install hides that)."""
+    import tomllib
+
+    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join([name, *init.parent.relative_to(REPO / folder).parts])
+             for folder, (name, _) in PACKAGES.items() if (REPO / folder).is_dir()
+             for init in (REPO / folder).rglob("__init__.py")}
+    assert found == listed

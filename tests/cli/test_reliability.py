@@ -217,7 +217,7 @@ def test_a_full_disk_is_one_error_line_and_leaves_no_temporary(tmp_path, tiny_mo
     with tmpfs(tmp_path / "small", "64k") as small:
         (small / "mine.txt").write_bytes(b"x" * (56 << 10))  # the user's file; leaves about 8 KiB free
         out = small / "out" if kind in ("folder", "tiled") else small / "out.png"
-        result = upscale(source, "--res", 160, "-o", out, "--model", tiny_model_dir, *extra)
+        result = upscale(source, "--res", 160, "-o", out, "--model", tiny_model_dir, "--style", "smooth", *extra)  # soft: big PNGs
         assert result.exit_code == 4, result.output
         assert "the disk is full" in error_line(result)
         assert not temporaries(small)

@@ -271,10 +271,14 @@ def test_a_signal_during_the_renames_waits_until_all_are_done(tmp_path, monkeypa
 
     monkeypatch.setattr(os, "replace", replace)
     targets = [tmp_path / f"f{i}.txt" for i in range(3)]
-    with pytest.raises(KeyboardInterrupt):
-        with Staging() as stage:
-            for t in targets:
-                stage.write_stream(t, lambda f, t=t: f.write(t.name.encode()))
-            stage.commit()
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # Python's own, whatever ran before
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with Staging() as stage:
+                for t in targets:
+                    stage.write_stream(t, lambda f, t=t: f.write(t.name.encode()))
+                stage.commit()
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert [t.read_text() for t in targets] == [t.name for t in targets]
     assert not [p for p in tmp_path.iterdir() if is_temporary(p)]
