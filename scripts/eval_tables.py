@@ -78,12 +78,14 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="score this many tiles per set (spread evenly)")
     parser.add_argument("--compare", metavar="MODEL", help="also score this model folder (e.g. the previous default)")
     args = parser.parse_args()
-    if args.compare:
+    if args.compare:  # run as manifold:FOLDER, reported by the folder's name
         METHODS.append(f"manifold:{args.compare}")
-        HEADS[f"manifold:{args.compare}"] = f"{Path(args.compare).name}"
+        HEADS[f"manifold:{Path(args.compare).name}"] = Path(args.compare).name
     saved, reuse = (args.source, True) if args.source else (args.save, False)
     extra = ["--limit", str(args.limit)] if args.limit else []
     results = {name: {kind: run(name, kind, saved, reuse, extra) for kind in RUNS} for name in SETS}
+    if args.compare:
+        METHODS[-1] = f"manifold:{Path(args.compare).name}"
 
     shrink_table("2x from box-shrunk tiles (PSNR, dB)", [(n, results[n]["box2"]["runs"][0]) for n in SETS])
     shrink_table("From nearest-shrunk tiles, pooled over every sampling phase (PSNR, dB)",
