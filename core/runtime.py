@@ -411,9 +411,13 @@ class TileModel:
                     ) -> np.ndarray:
         """One rendering of non-empty RGBA tiles [n, h, w, 4] at height x width, unfinished uint8 RGBA."""
         latents = self.encode(self.encoder_input(tiles, edges))
-        images = self.decode(latents, height, width)
-        if exact is not None and exact.any():
+        if exact is not None and exact.any():  # each tile through one of the two decoders
+            images = np.empty((len(tiles), self.channels, height, width), np.float32)
             images[exact] = self.decode(latents[exact], height, width, self.exact)
+            if not exact.all():
+                images[~exact] = self.decode(latents[~exact], height, width)
+        else:
+            images = self.decode(latents, height, width)
         if self.card.premultiplied:
             unpremultiply(images)
         alpha_channel = None
