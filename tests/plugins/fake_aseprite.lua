@@ -1111,14 +1111,15 @@ function fake.setup(options)
 
   -- app.command.Id{...}: runs a registered command. For an extension's command (plugin_class.cpp
   -- PluginCommand) the table is dropped: it has no onLoadParams and onclick gets no arguments.
-  -- A disabled command does not run (Context::executeCommand checks isEnabled).
+  -- A disabled command does not run and the call returns false (Context::executeCommand sets
+  -- CommandResult::kDisabled; app_command_object.cpp Command_call returns whether it was kOk).
   app_table.command = setmetatable({}, {
     __index = function(_, id)
       local command = fake.commands[id]
       if not command then return nil end
       return setmetatable({}, { __call = function(_, params)
         record("app.command." .. id, { params = params })
-        if command.onenabled and not command.onenabled() then return true end
+        if command.onenabled and not command.onenabled() then return false end
         command.onclick()
         return true
       end })
