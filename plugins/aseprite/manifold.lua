@@ -48,10 +48,11 @@
 -- which cmd.exe expands in Unicode; other non-ASCII arguments are refused with a message.
 --
 -- The executable path, extra arguments (for example --model DIR or --device cpu) and the last
--- resolution are kept in the extension's preferences. Tested in a real Aseprite 1.3.18.2 in
--- batch mode (tests/plugins/test_aseprite_real.py: the work, both commands, the errors), and
--- with Lua 5.4 against a fake of the `app` API (tests/plugins/fake_aseprite.lua) for the dialog,
--- the permission questions, Windows and Aseprite 1.3.0, which batch mode cannot reach.
+-- resolution are kept in the extension's preferences. tests/plugins/test_aseprite_real.py runs
+-- it in a real Aseprite (1.3.18.2) in batch mode when one is at hand (the work, both commands,
+-- the errors); test_aseprite_extension.py runs it with Lua 5.4 against a fake of the `app` API
+-- (fake_aseprite.lua) for what batch mode cannot reach: the dialog, the permission questions,
+-- Windows and Aseprite 1.3.0.
 
 local M = {}
 

@@ -123,12 +123,16 @@ def lua_string(path) -> str:
     return f'"{text}"'
 
 
-def visible_rgba(path) -> np.ndarray:
-    """RGBA pixels, with the colour of fully transparent pixels (which no one sees) set to 0."""
-    with Image.open(path) as im:
-        rgba = np.asarray(im.convert("RGBA")).copy()
+def visible_rgba_array(rgba: np.ndarray) -> np.ndarray:
+    """The pixels with the colour of fully transparent ones (which no one sees) set to 0."""
+    rgba = rgba.copy()
     rgba[rgba[..., 3] == 0] = 0
     return rgba
+
+
+def visible_rgba(path) -> np.ndarray:
+    with Image.open(path) as im:
+        return visible_rgba_array(np.asarray(im.convert("RGBA")))
 
 
 def direct(manifold_exe, tmp_path, source: Path, *args) -> np.ndarray:
@@ -248,12 +252,6 @@ upscale("ManifoldUpscaleAgain", {lua_string(out)})
     assert np.array_equal(visible_rgba(out), expected)
 
 
-def visible_rgba_array(rgba: np.ndarray) -> np.ndarray:
-    rgba = rgba.copy()
-    rgba[rgba[..., 3] == 0] = 0
-    return rgba
-
-
 def test_an_indexed_sprite(aseprite, tmp_path, user_folder, art, manifold_exe, tiny_model_dir):
     indexed = art["folder"] / "indexed.png"
     out = tmp_path / "indexed-out.png"
@@ -316,7 +314,7 @@ def test_errors_are_one_line_and_leave_the_sprite_alone(aseprite, tmp_path, user
     run = run_aseprite(aseprite, tmp_path, user_folder, "\n".join(lines), inputs=[art["folder"] / "hero.png"])
     assert run["code"] == 0, run
     assert run["values"]["result"] == ["none"] * len(cases)
-    said = [m for m in run["messages"]]
+    said = run["messages"]
     assert len(said) == len(cases), run["stdout"]
     assert all(m.startswith("manifold: manifold could not upscale: ") for m in said)
     assert "'big' is not a resolution" in said[0]
