@@ -1,20 +1,34 @@
 -- manifold.lua - Aseprite extension: upscale a sprite, a tile sheet or a tileset with manifold.
 --
 -- manifold learns a compact code for pixel-art tiles and renders every tile again at any
--- resolution. This extension adds "Upscale with manifold..." to the Sprite menu, right after
--- Canvas Size (the "sprite_size" group of Aseprite's data/gui.xml, which Canvas Size ends).
--- The command:
+-- resolution. This extension adds two commands to the Sprite menu, right after Canvas Size
+-- (the "sprite_size" group of Aseprite's data/gui.xml, which Canvas Size ends):
 --
---   1. asks for the resolution of the new tiles (64, or 64x48 for width x height), the tile
---      size when the sprite is a sheet of tiles, and where the manifold executable is;
---   2. saves a PNG to the temporary folder: the tileset of the active layer when it is a
+--   * "Upscale with manifold..." (ManifoldUpscale) asks, in a dialog, for the resolution of the
+--     new tiles (64, or 64x48 for width x height), the tile size when the sprite is a sheet of
+--     tiles, and where the manifold executable is; then does the work below.
+--   * "Upscale with manifold again" (ManifoldUpscaleAgain) does the work without a question,
+--     with the last run's settings: the one to bind to a key (Edit > Keyboard Shortcuts).
+--
+-- The work (M.work, the same for both):
+--
+--   1. saves a PNG to the temporary folder: the tileset of the active layer when it is a
 --      tilemap layer (its tiles laid out as a sheet), else the active frame of the sprite;
---   3. runs, as one command through io.popen (its output comes back through the pipe):
+--   2. runs, as one command through io.popen (its output comes back through the pipe):
 --        manifold upscale IN.png --res N [--tile-size T] -o OUT.png --quiet --json [extra]
 --      after deleting the previous run's two temporary files;
---   4. opens OUT.png as a new sprite (with its grid set to the new tile size for sheets) and
+--   3. opens OUT.png as a new sprite (with its grid set to the new tile size for sheets) and
 --      names it TITLE-N.png beside the original, so that Save puts it there; or shows the CLI's
 --      one-line error message.
+--
+-- Scripts and batch mode: without a UI (aseprite -b) there is no dialog, and both commands run
+-- with the options in app.params, which `--script-param resolution=64` fills (the names are in
+-- M.OPTIONS), else the last run's settings:
+--   aseprite -b art.png --script-param resolution=64 --script run.lua
+-- where run.lua calls app.command.ManifoldUpscaleAgain() and saves app.sprite, the result.
+-- Aseprite does not pass the table of app.command.ManifoldUpscaleAgain{...} on to an
+-- extension's command, so a script sets app.params.resolution etc. before the call instead.
+-- Messages go to the terminal (print) when there is no UI.
 --
 -- Needs Aseprite 1.3 or newer: tilemap layers, Tileset:tile() (v1.3-rc1), app.sprite/layer/frame
 -- (v1.3-rc3; aseprite/api Changes.md). Older versions get a message saying so.
@@ -33,10 +47,12 @@
 -- the environment variable it starts with (%TMP%, %LOCALAPPDATA%, %APPDATA%, %USERPROFILE%),
 -- which cmd.exe expands in Unicode; other non-ASCII arguments are refused with a message.
 --
--- The executable path and extra arguments (for example --model DIR or --device cpu) are kept
--- in the extension's preferences. Tested with Lua 5.4 against a fake of the `app` API written
--- after Aseprite's sources, at Aseprite 1.3.0 and 1.3.18.2 (tests/plugins/), not in a real
--- Aseprite.
+-- The executable path, extra arguments (for example --model DIR or --device cpu) and the last
+-- resolution are kept in the extension's preferences. tests/plugins/test_aseprite_real.py runs
+-- it in a real Aseprite (1.3.18.2) in batch mode when one is at hand (the work, both commands,
+-- the errors); test_aseprite_extension.py runs it with Lua 5.4 against a fake of the `app` API
+-- (fake_aseprite.lua) for what batch mode cannot reach: the dialog, the permission questions,
+-- Windows and Aseprite 1.3.0.
 
 local M = {}
 
@@ -250,7 +266,7 @@ function M.find_executable(exe, windows)
       if app.fs.isFile(exe .. ext) then return exe .. ext end
     end
   end
-  return nil, "'" .. exe .. "' does not exist; give the full path of the manifold executable in this dialog"
+  return nil, "'" .. exe .. "' does not exist; give the full path of the manifold executable"
 end
 
 -- A short ASCII name for this run's temporary files.
@@ -437,7 +453,10 @@ function M.upscale(options)
   if status.code ~= 0 then
     local code = status.code
     if status.how == "exit" and ((code == 127 and not windows) or (code == 9009 and windows)) then
-      return nil, "could not run '" .. program .. "' (not found on PATH); give its full path in this dialog"
+      return nil, "could not run '" .. program .. "' (not found on PATH); give its full path as the manifold executable"
+    end
+    if status.how == "exit" and code == 126 and not windows then  -- the shell found it, exec refused
+      return nil, "could not run '" .. program .. "': permission denied (is it an executable file?)"
     end
     if status.how == "signal" or (not windows and code > 128 and code < 160) then
       local signal = status.how == "signal" and code or code - 128
@@ -452,40 +471,69 @@ function M.upscale(options)
   return output, nil, source, res
 end
 
-local function ask(plugin, sprite, layer)
-  local prefs = plugin.preferences
-  local tilemap = layer and layer.isTilemap and layer.tileset
-  local tile_w, tile_h = sprite.width, sprite.height
-  local sheet = nil
-  if tilemap then
-    tile_w, tile_h = layer.tileset.grid.tileSize.width, layer.tileset.grid.tileSize.height
-  else
-    sheet = M.sheet_tile(sprite)
-    if sheet then tile_w, tile_h = sheet.w, sheet.h end
-  end
+-- Options -----------------------------------------------------------------------------------------
 
+-- The options of one run, as strings (what the dialog's entries hold and what a script passes):
+--   resolution  the new tile size, "64" or "64x48"
+--   tile_size   the tile size of a sheet, "16" or "16x8"; "" for one tile; ignored when the
+--               active layer is a tilemap (its tileset's tiles are the tiles)
+--   executable  the manifold program: a path, or a name looked up on PATH
+--   extra_args  more arguments for it ("--model DIR --device cpu")
+M.OPTIONS = { "resolution", "tile_size", "executable", "extra_args" }
+
+-- What the dialog offers, and what a run without it uses for what it is not given: twice the
+-- tile for the resolution, the tilemap's or the user's grid for a sheet, the executable and the
+-- extra arguments of the last run.
+function M.default_options(prefs, sprite, layer)
+  local tile_w, tile_h = sprite.width, sprite.height
+  local tile_size = ""
+  if layer and layer.isTilemap and layer.tileset then
+    local size = layer.tileset.grid.tileSize
+    tile_w, tile_h = size.width, size.height
+  else
+    local sheet = M.sheet_tile(sprite)
+    if sheet then tile_w, tile_h, tile_size = sheet.w, sheet.h, sheet.text end
+  end
+  return { resolution = size_text(tile_w * 2, tile_h * 2), tile_size = tile_size,
+           executable = prefs.executable or "manifold", extra_args = prefs.extra_args or "" }
+end
+
+-- The options of a run without the dialog: the defaults, the resolution of the last run, then
+-- app.params (what `aseprite -b --script-param resolution=64 --script x.lua` gives the script,
+-- and what a script may set before app.command.ManifoldUpscaleAgain()). Aseprite does not hand
+-- the table of app.command.Name{...} to an extension's command (plugin_class.cpp PluginCommand
+-- has no onLoadParams; onclick is called with no arguments), so app.params is the way in.
+function M.script_options(prefs, sprite, layer)
+  local options = M.default_options(prefs, sprite, layer)
+  if prefs.resolution then options.resolution = prefs.resolution end
+  local ok, params = pcall(function() return app.params end)
+  if ok and type(params) == "table" then
+    for _, name in ipairs(M.OPTIONS) do
+      if params[name] ~= nil then options[name] = tostring(params[name]) end
+    end
+  end
+  return options
+end
+
+local function ask(prefs, sprite, layer)
+  local tilemap = layer and layer.isTilemap and layer.tileset
+  local offered = M.default_options(prefs, sprite, layer)
   local dlg = Dialog("Upscale with manifold")
-  if not dlg then  -- batch mode: Dialog() is nil (aseprite/api Changes.md v1.2.35)
-    print("manifold: 'Upscale with manifold' asks its questions in a dialog, which Aseprite " ..
-          "does not show in batch mode; run the manifold command line instead")
-    return nil
-  end
   dlg:label{ id = "what", label = "Input:", text = tilemap and ("tileset of layer '" .. layer.name .. "'")
-             or (sheet and "sprite as a tile sheet" or "sprite (one tile)") }
-  dlg:entry{ id = "resolution", label = "New tile size:", text = size_text(tile_w * 2, tile_h * 2), focus = true }
+             or (offered.tile_size ~= "" and "sprite as a tile sheet" or "sprite (one tile)") }
+  dlg:entry{ id = "resolution", label = "New tile size:", text = offered.resolution, focus = true }
   if not tilemap then
-    dlg:entry{ id = "tile_size", label = "Sheet tile size (empty: one tile):", text = sheet and sheet.text or "" }
+    dlg:entry{ id = "tile_size", label = "Sheet tile size (empty: one tile):", text = offered.tile_size }
   end
-  dlg:entry{ id = "executable", label = "manifold executable:", text = prefs.executable or "manifold" }
-  dlg:entry{ id = "extra_args", label = "Extra arguments:", text = prefs.extra_args or "" }
+  dlg:entry{ id = "executable", label = "manifold executable:", text = offered.executable }
+  dlg:entry{ id = "extra_args", label = "Extra arguments:", text = offered.extra_args }
   dlg:button{ id = "ok", text = "&OK", focus = true }
   dlg:button{ id = "cancel", text = "&Cancel" }
   dlg:show()
   local data = dlg.data
   if not data.ok then return nil end
-  prefs.executable = data.executable
-  prefs.extra_args = data.extra_args
-  return data
+  return { resolution = data.resolution, tile_size = data.tile_size, executable = data.executable,
+           extra_args = data.extra_args }
 end
 
 -- Where Save puts the result: TITLE-N.png beside the original sprite (never over a file that
@@ -501,8 +549,8 @@ local function result_name(sprite, res)
   return nil
 end
 
--- The command: dialog, CLI, new sprite. Returns the new sprite (or nil).
-function M.run(plugin)
+-- The checks both commands start with; returns the active sprite or nil (after saying why).
+local function ready()
   if not M.supported() then
     notify("Upscale with manifold needs Aseprite " .. M.MIN_VERSION_TEXT .. " or newer (this is " ..
            tostring(app.version) .. ").")
@@ -513,19 +561,28 @@ function M.run(plugin)
     notify("Open a sprite first.")
     return nil
   end
-  local layer, frame = app.layer, app.frame
-  local data = ask(plugin, sprite, layer)
-  if not data then return nil end
+  return sprite
+end
 
+-- The work, without any question: write the active sprite (its frame, as one tile or a sheet) or
+-- the active tilemap layer's tileset, run manifold, open the result as a new sprite (the active
+-- one afterwards). Returns the new sprite, or nil after telling the user why.
+function M.work(plugin, options)
+  local sprite = ready()
+  if not sprite then return nil end
+  local prefs = plugin.preferences
+  -- Kept even when the run fails: the next dialog shows what was typed, to correct it.
+  prefs.executable, prefs.extra_args = options.executable, options.extra_args
   local output, err, source, res = M.upscale{
-    sprite = sprite, layer = layer, frame = frame, resolution = data.resolution,
-    tile_size = data.tile_size, executable = data.executable, extra_args = data.extra_args,
-    prefs = plugin.preferences,
+    sprite = sprite, layer = app.layer, frame = app.frame, resolution = options.resolution,
+    tile_size = options.tile_size, executable = options.executable, extra_args = options.extra_args,
+    prefs = prefs,
   }
   if not output then
     notify({ "manifold could not upscale:", err })
     return nil
   end
+  prefs.resolution = res.text  -- what "Upscale with manifold again" uses
   -- 3. read: open the result (app.open asks for read access).
   local ok, result = pcall(app.open, output)
   if not ok then
@@ -542,16 +599,46 @@ function M.run(plugin)
   end
   local name = result_name(sprite, res)
   if name then result.filename = name end
+  if app.isUIAvailable == false then print("manifold: upscaled the " .. source.what .. " to " .. result.filename) end
   return result
 end
 
+-- "Upscale with manifold...": the dialog gathers the options, then the work. Without a UI
+-- (batch mode: Dialog() is nil, aseprite/api Changes.md v1.2.35) it is the run without questions.
+function M.run(plugin)
+  local sprite = ready()
+  if not sprite then return nil end
+  local layer = app.layer
+  if app.isUIAvailable == false then
+    return M.work(plugin, M.script_options(plugin.preferences, sprite, layer))
+  end
+  local options = ask(plugin.preferences, sprite, layer)
+  if not options then return nil end
+  return M.work(plugin, options)
+end
+
+-- "Upscale with manifold again": no questions; the last run's settings or a script's app.params.
+function M.again(plugin)
+  local sprite = ready()
+  if not sprite then return nil end
+  return M.work(plugin, M.script_options(plugin.preferences, sprite, app.layer))
+end
+
 function init(plugin)
+  local function enabled() return not M.supported() or app.sprite ~= nil end
   plugin:newCommand{
     id = "ManifoldUpscale",
     title = "Upscale with manifold...",
     group = "sprite_size",  -- data/gui.xml: Sprite Size, Canvas Size; this item follows them
     onclick = function() M.run(plugin) end,
-    onenabled = function() return not M.supported() or app.sprite ~= nil end,
+    onenabled = enabled,
+  }
+  plugin:newCommand{
+    id = "ManifoldUpscaleAgain",
+    title = "Upscale with manifold again",
+    group = "sprite_size",
+    onclick = function() M.again(plugin) end,
+    onenabled = enabled,
   }
 end
 

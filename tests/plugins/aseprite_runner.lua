@@ -5,7 +5,8 @@
 -- PLAN.lua (written by tests/plugins/test_aseprite_extension.py) returns
 --   { extension = path, result = path, fake = {version=..., platform=..., batch=..., temp=...,
 --     win_root=..., env={...}, default_grid={x, y, w, h}},
---     cases = { {name=..., sprite=..., tilemap=..., answers=..., permissions=...}, ... },
+--     cases = { {name=..., sprite=..., tilemap=..., answers=..., permissions=..., params=...,
+--                command=id (default ManifoldUpscale), call={...} (through app.command)}, ... },
 --     probes = { {name=..., lua="return function(M, fake) ... end"}, ... } }
 -- Each case sets up the active sprite (and a tilemap layer), answers the dialog and the
 -- permission prompts, runs the extension's command like a click in the Sprite menu would, and
@@ -63,7 +64,7 @@ local M = dofile(plan.extension)
 local plugin = fake.plugin()
 init(plugin)
 local registration = fake.calls
-local command = assert(plugin.commands["ManifoldUpscale"], "the extension registered no ManifoldUpscale command")
+assert(plugin.commands["ManifoldUpscale"], "the extension registered no ManifoldUpscale command")
 
 local modes = { rgb = ColorMode.RGB, indexed = ColorMode.INDEXED, grayscale = ColorMode.GRAYSCALE }
 
@@ -109,9 +110,17 @@ for _, case in ipairs(plan.cases or {}) do
   fake.set_active(sprite, sprite and layer or nil, sprite and fake.frame(1) or nil)
   for i, a in ipairs(case.answers or {}) do fake.answers[i] = a end
   for i, a in ipairs(case.permissions or {}) do fake.permission_answers[i] = a end
+  app.params = case.params or {}  -- what --script-param gives the script
 
+  -- A click in the Sprite menu, or (case.call) a script's app.command.Id{...}.
+  local command = assert(plugin.commands[case.command or "ManifoldUpscale"], "no command " .. tostring(case.command))
   local enabled = command.onenabled()
-  local ok, err = pcall(command.onclick)
+  local ok, err
+  if case.call then
+    ok, err = pcall(function() return app.command[case.command](case.call) end)
+  else
+    ok, err = pcall(command.onclick)
+  end
 
   local alerts, dialogs = {}, {}
   for _, c in ipairs(fake.calls) do

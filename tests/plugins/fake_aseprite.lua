@@ -1065,6 +1065,9 @@ function fake.setup(options)
   local app_table = {
     version = fake.version, apiVersion = api, fs = fs,
     isUIAvailable = not fake.batch,
+    -- app.params: a plain table of strings, the --script-param values of the script being run
+    -- (app_object.cpp set_app_params, refilled by every Engine::evalFile).
+    params = {},
     preferences = {
       document = function(sprite)
         if sprite ~= nil then error("fake: only app.preferences.document(nil) is faked") end
@@ -1105,6 +1108,23 @@ function fake.setup(options)
     state.sprite, state.layer, state.frame = sprite, fake.layer("Layer 1"), fake.frame(1)
     return sprite
   end
+
+  -- app.command.Id{...}: runs a registered command. For an extension's command (plugin_class.cpp
+  -- PluginCommand) the table is dropped: it has no onLoadParams and onclick gets no arguments.
+  -- A disabled command does not run and the call returns false (Context::executeCommand sets
+  -- CommandResult::kDisabled; app_command_object.cpp Command_call returns whether it was kOk).
+  app_table.command = setmetatable({}, {
+    __index = function(_, id)
+      local command = fake.commands[id]
+      if not command then return nil end
+      return setmetatable({}, { __call = function(_, params)
+        record("app.command." .. id, { params = params })
+        if command.onenabled and not command.onenabled() then return false end
+        command.onclick()
+        return true
+      end })
+    end,
+  })
 
   app = setmetatable(app_table, {
     __index = function(_, k)
@@ -1154,6 +1174,8 @@ end
 
 -- plugin ---------------------------------------------------------------------------------------
 
+fake.commands = {}  -- every command registered with plugin:newCommand, by id (app.command)
+
 function fake.plugin()
   local plugin = { name = "manifold", displayName = "manifold", version = "0.1.0", path = ".",
                    preferences = {}, commands = {}, menu = {} }
@@ -1161,6 +1183,7 @@ function fake.plugin()
     local in_menu = t.group ~= nil and fake.MENU_GROUPS[t.group] == true
     record("plugin:newCommand", { id = t.id, title = t.title, group = t.group, in_menu = in_menu })
     self.commands[t.id] = t
+    fake.commands[t.id] = t
     if in_menu then self.menu[#self.menu + 1] = { group = t.group, title = t.title } end
   end
   return plugin

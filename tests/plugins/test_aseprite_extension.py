@@ -141,8 +141,11 @@ def test_upscale_sprite_sheet_and_tileset(tmp_path, pictures, tiny_model_dir, ma
          "answers": [{"cancel": True}]},
         {"name": "no sprite"},
     ], version=version)
-    assert result["registration"] == [{"call": "plugin:newCommand", "args": {
-        "id": "ManifoldUpscale", "group": "sprite_size", "title": "Upscale with manifold...", "in_menu": True}}]
+    assert result["registration"] == [
+        {"call": "plugin:newCommand", "args": {"id": "ManifoldUpscale", "group": "sprite_size",
+                                               "title": "Upscale with manifold...", "in_menu": True}},
+        {"call": "plugin:newCommand", "args": {"id": "ManifoldUpscaleAgain", "group": "sprite_size",
+                                               "title": "Upscale with manifold again", "in_menu": True}}]
     tile, sheet, tilemap, cancel, no_sprite = result["cases"]
     for case in (tile, sheet, tilemap):
         assert case["ok"] and case["alerts"] == [], case
@@ -491,24 +494,68 @@ def test_the_fake_behaves_like_aseprite(tmp_path, version):
     assert p["open garbage"] == [True]
 
 
-def test_batch_mode_and_old_aseprite(tmp_path, pictures):
-    """Dialog() is nil in batch mode and app.alert shows nothing: the extension prints instead of failing.
-    Aseprite 1.2 gets a message naming the version it needs."""
+def test_batch_mode_runs_the_work_with_script_params(tmp_path, pictures, tiny_model_dir, manifold_exe):
+    """Without a UI there is no dialog: both commands run with app.params (--script-param), else the last
+    run's settings. app.command.Id{...} does not pass its table to an extension's command (as in Aseprite)."""
     sprite = {"raw": pictures["tile"], "width": 16, "height": 16}
-    batch = run_lua(tmp_path, [{"name": "batch", "sprite": sprite}], batch=True)
-    case = batch["cases"][0]
-    assert case["ok"] and case["shell_lines"] == [] and case["prompts"] == []
-    assert "does not show in batch mode" in batch["stdout"]
-    old = run_lua(tmp_path, [{"name": "old", "sprite": sprite}], version="1.2.40")["cases"][0]
-    assert old["ok"] and old["enabled"] is True and old["dialogs"] == []
-    assert old["alerts"] == ["Upscale with manifold needs Aseprite 1.3 or newer (this is 1.2.40)."]
+    given = {"resolution": "32", "executable": manifold_exe, "extra_args": f"--model {tiny_model_dir}"}
+    result = run_lua(tmp_path, [
+        {"name": "params", "sprite": sprite, "params": given},
+        {"name": "again", "sprite": sprite, "command": "ManifoldUpscaleAgain", "params": {"resolution": "24"}},
+        {"name": "table dropped", "sprite": sprite, "command": "ManifoldUpscaleAgain", "call": {"resolution": "48"}},
+        {"name": "bad resolution", "sprite": sprite, "command": "ManifoldUpscaleAgain",
+         "params": {"resolution": "big"}},
+        {"name": "no sprite", "command": "ManifoldUpscaleAgain", "params": given},
+    ], batch=True)
+    first, again, dropped, bad, no_sprite = result["cases"]
+    for case in result["cases"]:
+        assert case["ok"] and case["dialogs"] == [] and case["prompts"] == [], case
+    assert first["argv"] == [manifold_exe, "upscale", first["input"], "--res", "32", "-o", first["output"],
+                             "--quiet", "--json", "--model", str(tiny_model_dir)]
+    assert first["opened"]["width"] == 32 and png_size(first["kept"]) == (32, 32)
+    assert again["argv"][3:5] == ["--res", "24"] and again["opened"]["width"] == 24
+    assert again["argv"][0] == manifold_exe  # the executable of the first run, from the preferences
+    # The table never reaches the command: the last run's resolution (24) is used, not 48.
+    assert calls(dropped, "app.command.ManifoldUpscaleAgain") == [{"params": {"resolution": "48"}}]
+    assert dropped["argv"][3:5] == ["--res", "24"]
+    assert bad["shell_lines"] == [] and bad.get("opened") is None
+    assert "manifold: manifold could not upscale: 'big' is not a resolution" in result["stdout"]
+    assert no_sprite["enabled"] is False and calls(no_sprite, "app.alert") == []
+    assert "manifold: upscaled the sprite to " + first["output"] in result["stdout"]
+
+
+def test_again_runs_without_the_dialog_with_the_last_settings(tmp_path, pictures, tiny_model_dir, manifold_exe):
+    sprite = {"raw": pictures["sheet"], "width": 64, "height": 32, "grid": [0, 0, 8, 8]}
+    result = run_lua(tmp_path, [
+        {"name": "dialog", "sprite": sprite,
+         "answers": [{"resolution": "12", "executable": manifold_exe, "extra_args": f"--model {tiny_model_dir}"}]},
+        {"name": "again", "sprite": sprite, "command": "ManifoldUpscaleAgain"},
+        {"name": "dialog offers", "sprite": sprite, "answers": [{"cancel": True}]},
+    ])
+    dialog, again, offers = result["cases"]
+    assert dialog["ok"] and again["ok"] and again["dialogs"] == [] and again["alerts"] == []
+    assert again["argv"][3:7] == ["--res", "12", "--tile-size", "8"] == dialog["argv"][3:7]
+    assert png_size(again["kept"]) == (8 * 12, 4 * 12) and again["opened"]["gridBounds"]["width"] == 12
+    # The dialog still offers twice the tile; the executable and extra arguments of the last run.
+    entries = {w["id"]: w["text"] for w in offers["dialogs"][0]["widgets"] if w["kind"] == "entry"}
+    assert entries == {"resolution": "16", "tile_size": "8", "executable": manifold_exe,
+                       "extra_args": f"--model {tiny_model_dir}"}
+
+
+def test_old_aseprite_is_told_the_version_it_needs(tmp_path, pictures):
+    """Aseprite 1.2 gets a message naming the version it needs."""
+    sprite = {"raw": pictures["tile"], "width": 16, "height": 16}
+    for command in ("ManifoldUpscale", "ManifoldUpscaleAgain"):
+        old = run_lua(tmp_path, [{"name": "old", "sprite": sprite, "command": command}], version="1.2.40")["cases"][0]
+        assert old["ok"] and old["enabled"] is True and old["dialogs"] == []
+        assert old["alerts"] == ["Upscale with manifold needs Aseprite 1.3 or newer (this is 1.2.40)."]
 
 
 def test_states_the_versions_it_needs_and_was_tested_with():
     """Items 1, 2 and 4: the header and the README say what is true."""
     header = EXTENSION.read_text().split("\nlocal M = {}")[0]
     assert "1.2.18" not in header and "Needs Aseprite 1.3 or newer" in header
-    assert "right after\n-- Canvas Size" in header
+    assert "right after Canvas Size" in header.replace("\n-- ", " ")
     readme = (REPO / "README.md").read_text()
     section = readme.split("## Aseprite extension", 1)[1].split("\n## ", 1)[0]
     for needed in ("Aseprite 1.3 or newer", "after **Canvas Size**", "Don't show this specific alert again",
