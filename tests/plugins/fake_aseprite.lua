@@ -972,7 +972,9 @@ local dialog_methods = {}
 local Dialog_mt = strict("Dialog", dialog_methods)
 
 function Dialog(arg)
-  if fake.batch then return nil end  -- Changes.md v1.2.35; dialog_class.cpp Dialog_new
+  -- Batch mode: no value at all, not even nil (Changes.md v1.2.35; dialog_class.cpp Dialog_new
+  -- returns 0 results; checked in Aseprite 1.3.18.2: select("#", Dialog()) == 0).
+  if fake.batch then return end
   local title = type(arg) == "table" and arg.title or arg
   local dlg = setmetatable({ _title = title, _widgets = {}, _data = {} }, Dialog_mt)
   fake.dialogs[#fake.dialogs + 1] = dlg

@@ -506,7 +506,11 @@ def test_batch_mode_runs_the_work_with_script_params(tmp_path, pictures, tiny_mo
         {"name": "bad resolution", "sprite": sprite, "command": "ManifoldUpscaleAgain",
          "params": {"resolution": "big"}},
         {"name": "no sprite", "command": "ManifoldUpscaleAgain", "params": given},
-    ], batch=True)
+    ], batch=True, probes={"Dialog() values": 'return function() return select("#", Dialog("x")) end',
+                           "disabled call": "return function() return {app.command.ManifoldUpscaleAgain()} end"})
+    # As in Aseprite 1.3.18.2 (batch mode): Dialog() gives no value at all; a disabled command's call is false.
+    assert result["probes"]["Dialog() values"]["value"] == 0
+    assert result["probes"]["disabled call"]["value"] == [False]  # the last case left no sprite
     first, again, dropped, bad, no_sprite = result["cases"]
     for case in result["cases"]:
         assert case["ok"] and case["dialogs"] == [] and case["prompts"] == [], case
