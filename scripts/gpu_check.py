@@ -16,7 +16,7 @@ written again after each, so a run stopped at its time limit still brings back w
              decoded values, the CUDA session's provider options, and the same with use_tf32 off
     speed    tiles/s at 32 -> 64 and 32 -> 128: the CPU with the CLI's defaults, CUDA with the
              CLI's defaults and with batches of 64, 256 and 1024 tiles per onnxruntime run, taking
-             turns round after round (manifold_train.bench_suite.interleave), and the share of
+             turns round after round (the bench harness's interleave), and the share of
              each call spent inside onnxruntime
     startup  wall time of `manifold upscale one.png --res 64` on each device
 
@@ -30,6 +30,7 @@ import argparse
 import contextlib
 import ctypes
 import datetime as dt
+import inspect
 import json
 import os
 import platform
@@ -337,6 +338,27 @@ def runtime_module():
     return runtime
 
 
+def bench_harness():
+    """interleave, rate and speedup: manifold_bench.harness, or manifold_train.bench_suite in checkouts
+    from before `manifold bench` had its own package."""
+    try:
+        from manifold_bench import harness
+    except ImportError:
+        from manifold_train import bench_suite as harness
+    return harness
+
+
+def render_all(model, tiles, res: int, chunk: int) -> None:
+    """TileModel.render to the end, with `manifold upscale`'s default --edges auto: through
+    RenderOptions where the runtime has them, else through the edges argument they replaced."""
+    if "options" in inspect.signature(model.render).parameters:
+        chunks = model.render(tiles, res, res, options=runtime_module().RenderOptions(edges="auto"), chunk=chunk)
+    else:
+        chunks = model.render(tiles, res, res, chunk=chunk, edges="auto")
+    for _ in chunks:
+        pass
+
+
 def load_model(model: str, device: str, options: dict | None = None):
     """A TileModel as the CLI loads it (TileModel.load), or with explicit CUDA provider options."""
     runtime = runtime_module()
@@ -438,8 +460,7 @@ def speed_candidates(models: dict, device: str, res: int) -> dict[str, dict]:
 def rates(times: dict[str, list[float]], sizes: dict[str, int], reference: str = "cpu") -> dict[str, dict]:
     """tiles/s (the median over rounds) and how many times the reference's rate (the median of the
     per-round ratios) of candidates that rendered sizes[name] tiles per call in times[name] seconds."""
-    from manifold_train.bench_suite import rate, speedup
-
+    rate, speedup = bench_harness().rate, bench_harness().speedup
     per_tile = {name: [t / sizes[name] for t in ts] for name, ts in times.items()}  # sizes differ by candidate
     return {name: {"tiles_per_s": round(rate(ts, sizes[name]), 1),
                    "vs_cpu": None if name == reference else round(speedup(per_tile[name], per_tile[reference]), 2)}
@@ -448,14 +469,12 @@ def rates(times: dict[str, list[float]], sizes: dict[str, int], reference: str =
 
 def speed_stage(report: Report, device: str, rounds: int, seconds_per_call: float) -> None:
     from manifold_core.synthetic import make_tiles
-    from manifold_train.bench_suite import interleave
-
+    interleave = bench_harness().interleave
     tiles = make_tiles(MAX_SPEED_TILES, TILE, seed=21)  # every timed call renders the first n of these
     rows = report.data.setdefault("speed", [])
     for model_name in MODELS:
         models = {"cpu": load_model(model_name, "cpu"), device: load_model(model_name, device)}
         for m in models.values():
-            m.edges = "auto"  # what `manifold upscale` renders with by default
             m.encoder, m.decoder = TimedSession(m.encoder), TimedSession(m.decoder)
         for res in RESOLUTIONS:
             if report.over_budget(f"speed {model_name} 32 -> {res}"):
@@ -468,8 +487,7 @@ def speed_stage(report: Report, device: str, rounds: int, seconds_per_call: floa
                     model.pixel_budget = c["budget"]
                     before = model.encoder.seconds + model.decoder.seconds
                     with encode_batch(c["encode"]):
-                        for _ in model.render(tiles[:n], res, res, chunk=c["chunk"]):
-                            pass
+                        render_all(model, tiles[:n], res, c["chunk"])
                     if timed:
                         inside[name] += model.encoder.seconds + model.decoder.seconds - before
 

@@ -1,13 +1,10 @@
-"""Helpers of the tests of scripts/gpu_*: the scripts loaded from their files (scripts/ is no
-package); small real wheels, and what `gpu_wheel.py prepare` makes of them.
-
-Not a conftest.py: other test folders import theirs by the bare name `conftest`."""
+"""Helpers of the tests of scripts/gpu_*: small real wheels, what `gpu_wheel.py prepare` makes of
+them, and the Python these scripts need."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import importlib.util
 import os
 import sys
 import zipfile
@@ -15,16 +12,9 @@ from pathlib import Path
 
 import pytest
 
-SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
-
-
-def load_script(name: str):
-    spec = importlib.util.spec_from_file_location(f"scripts_{name}", SCRIPTS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses and pickling look a module up by name
-    spec.loader.exec_module(module)
-    return module
-
+# The scripts run as files (python scripts/gpu_wheel.py), not as an installed package
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+import gpu_wheel
 
 # The GPU scripts use tomllib and tarfile's extraction filters: Python 3.11 or later, as this
 # workplace and its GPU machine (3.12) have; the project itself runs on 3.10.
@@ -57,7 +47,6 @@ def make_wheel(folder: Path, name: str = "demo", files: dict[str, bytes] | None 
 
 def prepared(tmp_path: Path, max_piece: int = 20_000) -> Path:
     """What `prepare` leaves in .whl/gpu/: the pieces of a bundle of two wheels, and the manifest."""
-    gpu_wheel = load_script("gpu_wheel")
     tmp_path.mkdir(parents=True, exist_ok=True)
     wheels = [make_wheel(tmp_path, "alpha"), make_wheel(tmp_path, "beta")]
     source = tmp_path / "source"

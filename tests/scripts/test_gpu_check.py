@@ -10,11 +10,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from gpu_script_helpers import NEW_ENOUGH_PYTHON, load_script
 
 from manifold_core.tiles import read_rgba, write_png
 
-gpu_check = load_script("gpu_check")
+# The scripts run as files (python scripts/gpu_check.py), not as an installed package
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+
+import gpu_check
+from gpu_script_helpers import NEW_ENOUGH_PYTHON
+
 pytestmark = NEW_ENOUGH_PYTHON
 
 REPO = Path(__file__).resolve().parents[2]

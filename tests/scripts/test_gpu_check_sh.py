@@ -12,10 +12,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from gpu_script_helpers import NEW_ENOUGH_PYTHON, load_script, prepared
 
-gpu_check = load_script("gpu_check")
-gpu_wheel = load_script("gpu_wheel")
+# The scripts run as files (python scripts/gpu_check.py), not as an installed package
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+
+import gpu_check
+from gpu_script_helpers import NEW_ENOUGH_PYTHON, prepared
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPTS = ("gpu_check.sh", "gpu_check.py", "gpu_wheel.py")

@@ -6,13 +6,18 @@ import json
 import os
 import stat
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
 import pytest
-from gpu_script_helpers import NEW_ENOUGH_PYTHON, load_script, make_wheel, prepared
 
-gpu_wheel = load_script("gpu_wheel")
+# The scripts run as files (python scripts/gpu_wheel.py), not as an installed package
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+
+import gpu_wheel
+from gpu_script_helpers import NEW_ENOUGH_PYTHON, make_wheel, prepared
+
 pytestmark = NEW_ENOUGH_PYTHON
 
 
