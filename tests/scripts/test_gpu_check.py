@@ -79,6 +79,22 @@ def test_rates_compare_per_tile_when_calls_render_different_counts():
     assert got["cuda, 64 tiles per run"] == {"tiles_per_s": 128.0, "vs_cpu": 4.0}
 
 
+def test_node_placement_counts_nodes_once_per_provider(tmp_path):
+    def node(name, provider, op):
+        return {"cat": "Node", "name": name, "args": {"provider": provider, "op_name": op}}
+
+    events = [{"cat": "Session", "name": "model_run", "args": {}},
+              node("/Conv_kernel_time", "CUDAExecutionProvider", "Conv"),
+              node("/Conv_kernel_time", "CUDAExecutionProvider", "Conv"),  # a second run of the same node
+              node("/Shape_fence_before", "CPUExecutionProvider", "Shape"),
+              node("/Shape_kernel_time", "CPUExecutionProvider", "Shape"),
+              node("/Range_kernel_time", "CPUExecutionProvider", "Range")]
+    profile = tmp_path / "profile.json"
+    profile.write_text(json.dumps(events))
+    assert gpu_check.node_placement(profile) == {
+        "nodes": {"CUDAExecutionProvider": 1, "CPUExecutionProvider": 2}, "not_on_cuda": ["Range", "Shape"]}
+
+
 def test_a_failing_stage_is_recorded_and_the_next_one_runs(tmp_path):
     report = gpu_check.Report(tmp_path, "cuda")
     with report.stage("cli"):
@@ -126,7 +142,9 @@ def test_a_real_cpu_run_writes_its_measured_figures_into_the_report(tmp_path, mo
                              "--skip", "startup"])
     data = json.loads((out / "gpu-report.json").read_text())
     assert status == 0 and data["errors"] == []
-    assert [s["stage"] for s in data["stages"]] == ["machine", "cli", "float", "speed"]
+    assert [s["stage"] for s in data["stages"]] == ["machine", "cli", "float", "placement", "speed"]
+    assert [(r["graph"], list(r["nodes"])) for r in data["placement"]] == [
+        ("encoder", ["CPUExecutionProvider"]), ("decoder", ["CPUExecutionProvider"])]
     assert {r["provider"] for r in data["cli"]} == {"CPUExecutionProvider"}
     candidate = [r for r in data["cli"] if r["device"] == "cpu" and "max_difference" in r]
     assert candidate and candidate[0]["pixels"] == 4 * 64 * 64
@@ -146,6 +164,6 @@ def test_over_budget_skips_the_stages_left_and_says_so(tmp_path):
     data = json.loads((out / "gpu-report.json").read_text())
     assert status == 1
     assert [s["stage"] for s in data["stages"]] == ["machine"]
-    assert [e["stage"] for e in data["errors"]] == ["cli", "float", "speed", "startup"]
+    assert [e["stage"] for e in data["errors"]] == ["cli", "float", "placement", "speed", "startup"]
     assert all(e["error"].startswith("skipped: ") for e in data["errors"])
     assert data["machine"]["providers"][-1] == "CPUExecutionProvider"
