@@ -393,7 +393,8 @@ def load_model(model: str, device: str, options: dict | None = None, profile_pre
 
 def node_placement(profile: Path) -> dict:
     """From an onnxruntime profile: how many of the graph's nodes ran on each provider, and the
-    operators of those that did not run on CUDA (each such node means copies between the devices)."""
+    operators of those that did not run on CUDA (where one sits between CUDA nodes, its data
+    crosses between the devices)."""
     nodes: dict[str, tuple[str, str]] = {}
     for event in json.loads(profile.read_text()):
         args = event.get("args", {})
@@ -514,6 +515,7 @@ def rates(times: dict[str, list[float]], sizes: dict[str, int], reference: str =
 
 def speed_stage(report: Report, device: str, rounds: int, seconds_per_call: float) -> None:
     from manifold_core.synthetic import make_tiles
+
     interleave = bench_harness().interleave
     tiles = make_tiles(MAX_SPEED_TILES, TILE, seed=21)  # every timed call renders the first n of these
     rows = report.data.setdefault("speed", [])
