@@ -1,4 +1,4 @@
-"""The GPU check: does `manifold upscale --device cuda` run on onnxruntime's CUDA
+"""The GPU check (issue 20): does `manifold upscale --device cuda` run on onnxruntime's CUDA
 provider, does it give the CPU's pixels, and how fast is it beside the CPU, all in one run.
 
     bash scripts/gpu_check.sh                  # on the lent GPU machine (BENCHMARKS.md, "GPU")
@@ -14,9 +14,11 @@ written again after each, so a run stopped at its time limit still brings back w
              the largest difference of any output pixel against the CPU's
     float    the same in one process, before rounding to 8 bits: the largest difference of the
              decoded values, the CUDA session's provider options, and the same with use_tf32 off
+    placement  onnxruntime's profiler on one small render: how many nodes of each graph ran on
+             each provider, and the operators that did not run on CUDA
     speed    tiles/s at 32 -> 64 and 32 -> 128: the CPU with the CLI's defaults, CUDA with the
              CLI's defaults and with batches of 64, 256 and 1024 tiles per onnxruntime run, taking
-             turns round after round (manifold_bench.harness.interleave), and the share of
+             turns round after round (the bench harness's interleave), and the share of
              each call spent inside onnxruntime
     startup  wall time of `manifold upscale one.png --res 64` on each device
 
@@ -30,6 +32,7 @@ import argparse
 import contextlib
 import ctypes
 import datetime as dt
+import inspect
 import json
 import os
 import platform
@@ -193,6 +196,13 @@ def markdown(data: dict) -> str:
             lines += ["", "CUDA provider options as the runtime's session got them: "
                       + ", ".join(f"`{k}={v}`" for k, v in shown.items())]
         lines.append("")
+    if data.get("placement"):
+        lines += ["## Where the nodes ran (onnxruntime's profiler, one render per size)", ""]
+        lines += _table(["model", "graph", "nodes per provider", "operators not on CUDA"],
+                        [[r["model"], r["graph"], ", ".join(f"{k.removesuffix('ExecutionProvider')} {v}"
+                                                            for k, v in sorted(r["nodes"].items())),
+                          ", ".join(r["not_on_cuda"]) or "none"] for r in data["placement"]])
+        lines.append("")
     if data.get("speed"):
         lines += ["## Speed: tiles/s, taking turns in one run", ""]
         lines += _table(["model", "32 ->", "candidate", "tiles per call", "tiles/s", "vs CPU", "inside onnxruntime"],
@@ -337,22 +347,80 @@ def runtime_module():
     return runtime
 
 
-def load_model(model: str, device: str, options: dict | None = None):
-    """A TileModel as the CLI loads it (TileModel.load), or with explicit CUDA provider options."""
+def bench_harness():
+    """interleave, rate and speedup: manifold_bench.harness, or manifold_train.bench_suite in checkouts
+    from before `manifold bench` had its own package."""
+    try:
+        from manifold_bench import harness
+    except ImportError:
+        from manifold_train import bench_suite as harness
+    return harness
+
+
+def render_all(model, tiles, res: int, chunk: int) -> None:
+    """TileModel.render to the end, with `manifold upscale`'s default --edges auto: through
+    RenderOptions where the runtime has them, else through the edges argument they replaced."""
+    if "options" in inspect.signature(model.render).parameters:
+        chunks = model.render(tiles, res, res, options=runtime_module().RenderOptions(edges="auto"), chunk=chunk)
+    else:
+        chunks = model.render(tiles, res, res, chunk=chunk, edges="auto")
+    for _ in chunks:
+        pass
+
+
+def load_model(model: str, device: str, options: dict | None = None, profile_prefix: str | None = None):
+    """A TileModel as the CLI loads it (TileModel.load), or with explicit CUDA provider options, or
+    with onnxruntime's profiler on (which records the provider every node ran on)."""
     runtime = runtime_module()
 
-    if options is None:
+    if options is None and profile_prefix is None:
         return runtime.TileModel.load(model, device)
     import onnxruntime as ort
 
     model_dir = runtime.resolve_model(model)
     card = runtime.load_card(model_dir)
-    sessions = [ort.InferenceSession(str(model_dir / name), runtime.session_options(),
-                                     providers=[("CUDAExecutionProvider", options)])
+    settings = runtime.session_options()
+    if profile_prefix:
+        settings.enable_profiling = True
+        settings.profile_file_prefix = profile_prefix
+    providers = [("CUDAExecutionProvider", options or {})] if device == "cuda" else ["CPUExecutionProvider"]
+    sessions = [ort.InferenceSession(str(model_dir / name), settings, providers=providers)
                 for name in ("encoder.onnx", "decoder.onnx")]
     tile_model = runtime.TileModel(card, *sessions, sessions[0].get_providers()[0])
     tile_model.check_graphs(model_dir)
     return tile_model
+
+
+def node_placement(profile: Path) -> dict:
+    """From an onnxruntime profile: how many of the graph's nodes ran on each provider, and the
+    operators of those that did not run on CUDA (where one sits between CUDA nodes, its data
+    crosses between the devices)."""
+    nodes: dict[str, tuple[str, str]] = {}
+    for event in json.loads(profile.read_text()):
+        args = event.get("args", {})
+        if event.get("cat") == "Node" and "provider" in args:
+            nodes[event["name"].removesuffix("_kernel_time").removesuffix("_fence_before")
+                  .removesuffix("_fence_after")] = (args["provider"], args.get("op_name", "?"))
+    per_provider: dict[str, int] = {}
+    for provider, _ in nodes.values():
+        per_provider[provider] = per_provider.get(provider, 0) + 1
+    return {"nodes": per_provider,
+            "not_on_cuda": sorted({op for provider, op in nodes.values() if provider != "CUDAExecutionProvider"})}
+
+
+def placement_stage(report: Report, work: Path, device: str) -> None:
+    """Which provider each node of each graph ran on, for one small render per model and size."""
+    from manifold_core.synthetic import make_tiles
+
+    tiles = make_tiles(8, TILE, seed=22)
+    rows = report.data.setdefault("placement", [])
+    for model_name in MODELS:
+        model = load_model(model_name, device, profile_prefix=str(work / f"profile-{model_name}"))
+        for res in RESOLUTIONS:
+            decoded(model, tiles, res)
+        for graph, session in (("encoder", model.encoder), ("decoder", model.decoder)):
+            rows.append({"model": model_name, "graph": graph, **node_placement(Path(session.end_profiling()))})
+        report.write()
 
 
 def decoded(model, tiles, res: int):
@@ -438,8 +506,7 @@ def speed_candidates(models: dict, device: str, res: int) -> dict[str, dict]:
 def rates(times: dict[str, list[float]], sizes: dict[str, int], reference: str = "cpu") -> dict[str, dict]:
     """tiles/s (the median over rounds) and how many times the reference's rate (the median of the
     per-round ratios) of candidates that rendered sizes[name] tiles per call in times[name] seconds."""
-    from manifold_bench.harness import rate, speedup
-
+    rate, speedup = bench_harness().rate, bench_harness().speedup
     per_tile = {name: [t / sizes[name] for t in ts] for name, ts in times.items()}  # sizes differ by candidate
     return {name: {"tiles_per_s": round(rate(ts, sizes[name]), 1),
                    "vs_cpu": None if name == reference else round(speedup(per_tile[name], per_tile[reference]), 2)}
@@ -447,15 +514,14 @@ def rates(times: dict[str, list[float]], sizes: dict[str, int], reference: str =
 
 
 def speed_stage(report: Report, device: str, rounds: int, seconds_per_call: float) -> None:
-    from manifold_bench.harness import interleave
     from manifold_core.synthetic import make_tiles
 
+    interleave = bench_harness().interleave
     tiles = make_tiles(MAX_SPEED_TILES, TILE, seed=21)  # every timed call renders the first n of these
     rows = report.data.setdefault("speed", [])
     for model_name in MODELS:
         models = {"cpu": load_model(model_name, "cpu"), device: load_model(model_name, device)}
         for m in models.values():
-            m.edges = "auto"  # what `manifold upscale` renders with by default
             m.encoder, m.decoder = TimedSession(m.encoder), TimedSession(m.decoder)
         for res in RESOLUTIONS:
             if report.over_budget(f"speed {model_name} 32 -> {res}"):
@@ -468,8 +534,7 @@ def speed_stage(report: Report, device: str, rounds: int, seconds_per_call: floa
                     model.pixel_budget = c["budget"]
                     before = model.encoder.seconds + model.decoder.seconds
                     with encode_batch(c["encode"]):
-                        for _ in model.render(tiles[:n], res, res, chunk=c["chunk"]):
-                            pass
+                        render_all(model, tiles[:n], res, c["chunk"])
                     if timed:
                         inside[name] += model.encoder.seconds + model.decoder.seconds - before
 
@@ -516,7 +581,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path(os.environ.get("OUT", "gpu-check-out")))
     parser.add_argument("--rounds", type=int, default=5, help="speed rounds (turns of every candidate)")
     parser.add_argument("--seconds-per-call", type=float, default=0.4, help="about how long one timed call runs")
-    parser.add_argument("--skip", action="append", default=[], choices=("cli", "float", "speed", "startup"))
+    parser.add_argument("--skip", action="append", default=[],
+                        choices=("cli", "float", "placement", "speed", "startup"))
     parser.add_argument("--budget-s", type=float, default=360, help="start no stage (nor speed block) after "
                         "this many seconds: the report is written well inside the device call's limit")
     parser.add_argument("--print-library-path", action="store_true",
@@ -538,6 +604,7 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         stages = {"cli": lambda: cli_stage(report, work, args.device),
                   "float": lambda: float_stage(report, args.device),
+                  "placement": lambda: placement_stage(report, work, args.device),
                   "speed": lambda: speed_stage(report, args.device, args.rounds, args.seconds_per_call),
                   "startup": lambda: startup_stage(report, work, args.device, rounds=3)}
         for name, run in stages.items():

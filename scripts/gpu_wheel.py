@@ -1,17 +1,16 @@
 """Carry onnxruntime-gpu to a lent GPU machine in pieces, and install it there (BENCHMARKS.md, "GPU").
 
 The lent machine reaches no package registry, and one call to it carries at most 64 MiB (the
-project's tracked files included). onnxruntime-gpu 1.31.1's wheel is 255.6 MB, nearly all of it
+checkout's files included). onnxruntime-gpu 1.31.1's wheel is 243.7 MiB, most of it
 `libonnxruntime_providers_cuda.so` (284 MB unpacked, 231 MB deflated in the wheel), so it has to
-travel in pieces. The route: the wheels' files, recompressed as one .tar.xz (Python's lzma,
-preset 6), cut into equal pieces that each fit one call beside the tree. xz packs the CUDA
-provider to 186.5 MB where the wheel's deflate leaves 231 MB: the bundle is 194.4 MiB and goes
-in 5 calls beside an 18.4 MiB tree, where the wheel itself (243.7 MiB) would take 6, and each
-call is a transfer and a chance for the machine to go idle and be given back (BENCHMARKS.md,
-"GPU", has the sizes). Nothing is left out: every file the CUDA provider loads is most of the
-wheel's bytes, and the rest packs to under 20 MB. Every file keeps
-its bytes: after unpacking, each one is checked against its wheel's RECORD (the sha256 the
-wheel was built with), and each piece and the joined bundle against the manifest written here.
+travel in pieces. The route: every file of the wheels, recompressed as one .tar.xz (Python's
+lzma, preset 6), cut into equal pieces that each fit one call beside the checkout. The bundle is
+194.4 MiB and goes in 5 calls where the wheel itself would take 6, and each call is a transfer
+and one more chance for the machine to be given back before the next (BENCHMARKS.md, "GPU", has
+the sizes). Leaving files out would not pay: the CUDA provider, which must go, is 81 % of the
+unpacked bytes. Every file keeps its bytes: after unpacking, each one is checked against its
+wheel's RECORD (the sha256 the wheel was built with), and each piece and the joined bundle
+against the manifest written here.
 
 Here (any Python >= 3.11 with pip; the registry is reached once):
 
@@ -87,9 +86,14 @@ def piece_sizes(total: int, max_piece: int) -> list[int]:
 
 
 def tree_bytes(repo: Path = REPO) -> int:
-    """Bytes of what every call sends: tracked files and untracked files git does not ignore."""
-    names = subprocess.run(["git", "-C", str(repo), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                           capture_output=True, check=True).stdout.split(b"\0")
+    """Bytes of what every call sends: tracked files, untracked files git does not ignore, and a
+    shared/ folder whole (it travels even where git ignores it)."""
+    git = ["git", "-C", str(repo), "ls-files", "-z"]
+    names = subprocess.run([*git, "--cached", "--others", "--exclude-standard"], capture_output=True,
+                           check=True).stdout.split(b"\0")
+    if (repo / "shared").is_dir():
+        names += subprocess.run([*git, "--others", "--ignored", "--exclude-standard", "--", "shared"],
+                                capture_output=True, check=True).stdout.split(b"\0")
     total = 0
     for name in filter(None, names):
         path = repo / os.fsdecode(name)

@@ -1,11 +1,8 @@
-"""Shared fixtures: procedural tiles on disk, a tiny model config, a tiny trained run and its export,
-and the scripts/ modules the script tests load from their files."""
+"""Shared fixtures: procedural tiles on disk, a tiny model config, a tiny trained run and its export."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
 import tempfile
 from pathlib import Path
 
@@ -154,33 +151,3 @@ def tiny_local_model_dir(tmp_path_factory, tiny_local_run) -> Path:
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
-
-
-# ---------------------------------------------------------------- scripts/ (no package: loaded from their files)
-SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
-
-
-def load_script(name: str):
-    spec = importlib.util.spec_from_file_location(f"scripts_{name}", SCRIPTS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses and pickling look a module up by name
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="session")
-def new_enough_python():
-    """The GPU scripts use tomllib and tarfile's extraction filters: Python 3.11 or later, as this
-    workplace and its GPU machine (3.12) have; the project itself runs on 3.10."""
-    if sys.version_info < (3, 11):
-        pytest.skip("scripts/gpu_*.py need Python 3.11 or later (tomllib, tarfile filters)")
-
-
-@pytest.fixture(scope="session")
-def gpu_wheel(new_enough_python):
-    return load_script("gpu_wheel")
-
-
-@pytest.fixture(scope="session")
-def gpu_check(new_enough_python):
-    return load_script("gpu_check")

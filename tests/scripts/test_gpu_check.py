@@ -13,10 +13,18 @@ import pytest
 
 from manifold_core.tiles import read_rgba, write_png
 
+# The scripts run as files (python scripts/gpu_check.py), not as an installed package
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+
+import gpu_check
+from gpu_script_helpers import NEW_ENOUGH_PYTHON
+
+pytestmark = NEW_ENOUGH_PYTHON
+
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_cuda_library_dirs_are_the_nvidia_lib_folders_with_libraries(gpu_check, tmp_path):
+def test_cuda_library_dirs_are_the_nvidia_lib_folders_with_libraries(tmp_path):
     site = tmp_path / "site-packages"
     for folder, lib in (("cu13", "libcublas.so.13"), ("cudnn", "libcudnn.so.9"), ("empty", None)):
         (site / "nvidia" / folder / "lib").mkdir(parents=True)
@@ -29,7 +37,7 @@ def test_cuda_library_dirs_are_the_nvidia_lib_folders_with_libraries(gpu_check, 
 
 
 @pytest.mark.slow
-def test_shim_imports_this_checkout_and_runs_the_cli(gpu_check, tmp_path):
+def test_shim_imports_this_checkout_and_runs_the_cli(tmp_path):
     bin_dir = gpu_check.make_shim(tmp_path / "shim")
     gpu_check.make_shim(tmp_path / "shim")  # again, as a rerun does: the links are replaced
     env = {"PYTHONPATH": str(tmp_path / "shim"), "PATH": f"{bin_dir}:/usr/bin:/bin"}
@@ -42,7 +50,7 @@ def test_shim_imports_this_checkout_and_runs_the_cli(gpu_check, tmp_path):
     assert helped.returncode == 0 and "--device" in helped.stdout
 
 
-def test_compare_folders_finds_the_largest_difference(gpu_check, tmp_path):
+def test_compare_folders_finds_the_largest_difference(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     a.mkdir(), b.mkdir()
     rng = np.random.default_rng(0)
@@ -63,7 +71,7 @@ def test_compare_folders_finds_the_largest_difference(gpu_check, tmp_path):
         gpu_check.compare_folders(a, b)
 
 
-def test_rates_compare_per_tile_when_calls_render_different_counts(gpu_check):
+def test_rates_compare_per_tile_when_calls_render_different_counts():
     times = {"cpu": [1.0, 2.0, 1.0], "cuda, 64 tiles per run": [0.5, 0.5, 1.0]}
     got = gpu_check.rates(times, {"cpu": 32, "cuda, 64 tiles per run": 64})
     assert got["cpu"] == {"tiles_per_s": 32.0, "vs_cpu": None}
@@ -71,7 +79,23 @@ def test_rates_compare_per_tile_when_calls_render_different_counts(gpu_check):
     assert got["cuda, 64 tiles per run"] == {"tiles_per_s": 128.0, "vs_cpu": 4.0}
 
 
-def test_a_failing_stage_is_recorded_and_the_next_one_runs(gpu_check, tmp_path):
+def test_node_placement_counts_nodes_once_per_provider(tmp_path):
+    def node(name, provider, op):
+        return {"cat": "Node", "name": name, "args": {"provider": provider, "op_name": op}}
+
+    events = [{"cat": "Session", "name": "model_run", "args": {}},
+              node("/Conv_kernel_time", "CUDAExecutionProvider", "Conv"),
+              node("/Conv_kernel_time", "CUDAExecutionProvider", "Conv"),  # a second run of the same node
+              node("/Shape_fence_before", "CPUExecutionProvider", "Shape"),
+              node("/Shape_kernel_time", "CPUExecutionProvider", "Shape"),
+              node("/Range_kernel_time", "CPUExecutionProvider", "Range")]
+    profile = tmp_path / "profile.json"
+    profile.write_text(json.dumps(events))
+    assert gpu_check.node_placement(profile) == {
+        "nodes": {"CUDAExecutionProvider": 1, "CPUExecutionProvider": 2}, "not_on_cuda": ["Range", "Shape"]}
+
+
+def test_a_failing_stage_is_recorded_and_the_next_one_runs(tmp_path):
     report = gpu_check.Report(tmp_path, "cuda")
     with report.stage("cli"):
         raise RuntimeError("--device cuda printed CPUExecutionProvider,\n not CUDAExecutionProvider")
@@ -86,7 +110,7 @@ def test_a_failing_stage_is_recorded_and_the_next_one_runs(gpu_check, tmp_path):
     assert "| cpu | CPUExecutionProvider | 0.50 |" in text
 
 
-def test_markdown_shows_the_cuda_columns(gpu_check):
+def test_markdown_shows_the_cuda_columns():
     """The GPU run's rows (none has run yet): ratio and the share inside onnxruntime, options shown."""
     data = {"date": "d", "candidate": "cuda", "seconds": 1, "errors": [], "speed": [
         {"model": "default", "res": 64, "candidate": "cpu", "tiles_per_call": 256, "tiles_per_s": 1234.5,
@@ -104,7 +128,7 @@ def test_markdown_shows_the_cuda_columns(gpu_check):
 
 
 @pytest.mark.slow
-def test_a_real_cpu_run_writes_its_measured_figures_into_the_report(gpu_check, tmp_path, monkeypatch):
+def test_a_real_cpu_run_writes_its_measured_figures_into_the_report(tmp_path, monkeypatch):
     """The CPU half as `gpu_check.sh --cpu-only` runs it, made small: one model, one size, 4 tiles."""
     monkeypatch.setattr(gpu_check, "MODELS", ("default",))
     monkeypatch.setattr(gpu_check, "RESOLUTIONS", (64,))
@@ -118,7 +142,9 @@ def test_a_real_cpu_run_writes_its_measured_figures_into_the_report(gpu_check, t
                              "--skip", "startup"])
     data = json.loads((out / "gpu-report.json").read_text())
     assert status == 0 and data["errors"] == []
-    assert [s["stage"] for s in data["stages"]] == ["machine", "cli", "float", "speed"]
+    assert [s["stage"] for s in data["stages"]] == ["machine", "cli", "float", "placement", "speed"]
+    assert [(r["graph"], list(r["nodes"])) for r in data["placement"]] == [
+        ("encoder", ["CPUExecutionProvider"]), ("decoder", ["CPUExecutionProvider"])]
     assert {r["provider"] for r in data["cli"]} == {"CPUExecutionProvider"}
     candidate = [r for r in data["cli"] if r["device"] == "cpu" and "max_difference" in r]
     assert candidate and candidate[0]["pixels"] == 4 * 64 * 64
@@ -132,12 +158,12 @@ def test_a_real_cpu_run_writes_its_measured_figures_into_the_report(gpu_check, t
         assert f"| default | 64 | cpu | {r['max_abs']:.2e} |" in text
 
 
-def test_over_budget_skips_the_stages_left_and_says_so(gpu_check, tmp_path):
+def test_over_budget_skips_the_stages_left_and_says_so(tmp_path):
     out = tmp_path / "out"
     status = gpu_check.main(["--device", "cpu", "--out", str(out), "--budget-s", "0"])
     data = json.loads((out / "gpu-report.json").read_text())
     assert status == 1
     assert [s["stage"] for s in data["stages"]] == ["machine"]
-    assert [e["stage"] for e in data["errors"]] == ["cli", "float", "speed", "startup"]
+    assert [e["stage"] for e in data["errors"]] == ["cli", "float", "placement", "speed", "startup"]
     assert all(e["error"].startswith("skipped: ") for e in data["errors"])
     assert data["machine"]["providers"][-1] == "CPUExecutionProvider"

@@ -12,11 +12,16 @@ import sys
 from pathlib import Path
 
 import pytest
-from wheel_helpers import prepared
+
+# The scripts run as files (python scripts/gpu_check.py), not as an installed package
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+
+import gpu_check
+from gpu_script_helpers import NEW_ENOUGH_PYTHON, prepared
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPTS = ("gpu_check.sh", "gpu_check.py", "gpu_wheel.py")
-pytestmark = pytest.mark.slow  # each call starts bash and Python several times
+pytestmark = [pytest.mark.slow, NEW_ENOUGH_PYTHON]  # each call starts bash and Python several times
 
 
 def checkout_copy(tmp_path: Path) -> Path:
@@ -51,9 +56,9 @@ def device_call(repo: Path, source: Path, pieces: list[str], tmp_path: Path, *ar
     return proc, out
 
 
-def test_the_calls_of_a_loan(gpu_wheel, gpu_check, tmp_path):
+def test_the_calls_of_a_loan(tmp_path):
     repo = checkout_copy(tmp_path)
-    source = prepared(gpu_wheel, tmp_path / "prep")
+    source = prepared(tmp_path / "prep")
     names = [p["name"] for p in json.loads((source / "manifest.json").read_text())["pieces"]]
     for i, name in enumerate(names[:-1], 1):
         proc, out = device_call(repo, source, [name], tmp_path, "--budget-s", "0")
@@ -76,9 +81,9 @@ def test_the_calls_of_a_loan(gpu_wheel, gpu_check, tmp_path):
     assert "already holds bundle" in proc.stdout and (out / "gpu-report.md").is_file()
 
 
-def test_a_damaged_piece_stops_the_call(gpu_wheel, tmp_path):
+def test_a_damaged_piece_stops_the_call(tmp_path):
     repo = checkout_copy(tmp_path)
-    source = prepared(gpu_wheel, tmp_path / "prep")
+    source = prepared(tmp_path / "prep")
     (source / "piece-01").write_bytes(b"damaged")
     proc, out = device_call(repo, source, ["piece-01"], tmp_path)
     assert proc.returncode == 1
@@ -86,7 +91,7 @@ def test_a_damaged_piece_stops_the_call(gpu_wheel, tmp_path):
     assert not (tmp_path / "stash" / "piece-01").exists()
 
 
-def test_cpu_only_runs_the_cpu_half_and_leaves_no_temporary(new_enough_python, tmp_path):
+def test_cpu_only_runs_the_cpu_half_and_leaves_no_temporary(tmp_path):
     before = set(Path(os.environ.get("TMPDIR", "/tmp")).glob("manifold-gpu-check.*"))
     out = tmp_path / "out"
     env = {**os.environ, "PYTHON": sys.executable, "OUT": str(out)}

@@ -1,12 +1,25 @@
-"""Small real wheels and what `gpu_wheel.py prepare` makes of them, for the tests of scripts/gpu_*."""
+"""Helpers of the tests of scripts/gpu_*: small real wheels, what `gpu_wheel.py prepare` makes of
+them, and the Python these scripts need."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import os
+import sys
 import zipfile
 from pathlib import Path
+
+import pytest
+
+# The scripts run as files (python scripts/gpu_wheel.py), not as an installed package
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+import gpu_wheel
+
+# The GPU scripts use tomllib and tarfile's extraction filters: Python 3.11 or later, as this
+# workplace and its GPU machine (3.12) have; the project itself runs on 3.10.
+NEW_ENOUGH_PYTHON = pytest.mark.skipif(sys.version_info < (3, 11),
+                                       reason="scripts/gpu_*.py need Python 3.11 or later (tomllib, tarfile filters)")
 
 
 def make_wheel(folder: Path, name: str = "demo", files: dict[str, bytes] | None = None,
@@ -32,7 +45,7 @@ def make_wheel(folder: Path, name: str = "demo", files: dict[str, bytes] | None 
     return wheel
 
 
-def prepared(gpu_wheel, tmp_path, max_piece: int = 20_000) -> Path:
+def prepared(tmp_path: Path, max_piece: int = 20_000) -> Path:
     """What `prepare` leaves in .whl/gpu/: the pieces of a bundle of two wheels, and the manifest."""
     tmp_path.mkdir(parents=True, exist_ok=True)
     wheels = [make_wheel(tmp_path, "alpha"), make_wheel(tmp_path, "beta")]
