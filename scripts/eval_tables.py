@@ -2,6 +2,7 @@
 
     python scripts/eval_tables.py                 # needs `make dev` and data/sets (scripts/tile_sets.py)
     python scripts/eval_tables.py --from data/eval-json   # print again from a run's saved JSON
+    python scripts/eval_tables.py --resume        # run only what data/eval-json does not hold yet
 
 Per held-out set (freeciv, angband, pingus; other games, never trained on), every method:
 1. 2x from box-shrunk tiles (box has no sampling phase);
@@ -35,8 +36,9 @@ MANIFOLD = Path(sys.executable).with_name("manifold")
 
 
 def run(name: str, kind: str, saved: Path, reuse: bool, extra: list[str]) -> dict:
+    """One `manifold eval` run's JSON: read from `saved` when `reuse` (or already there), else run and saved."""
     path = saved / f"{name}-{kind}.json"
-    if reuse:
+    if reuse or path.exists():
         return json.loads(path.read_text())
     out = subprocess.run([str(MANIFOLD), "eval", f"data/sets/{name}", "--methods", ",".join(METHODS), *RUNS[kind],
                           *extra, "--json", "-q"], capture_output=True, text=True)
@@ -76,8 +78,12 @@ def main() -> None:
     parser.add_argument("--from", dest="source", type=Path, help="print from the JSON a run saved there")
     parser.add_argument("--save", type=Path, default=Path("data/eval-json"), help="where each run's JSON goes")
     parser.add_argument("--limit", type=int, help="score this many tiles per set (spread evenly)")
+    parser.add_argument("--resume", action="store_true", help="keep the runs already saved in --save")
     args = parser.parse_args()
     saved, reuse = (args.source, True) if args.source else (args.save, False)
+    if not reuse and not args.resume:  # a fresh run: this script's own JSON from an earlier one is redone
+        for old in (saved / f"{name}-{kind}.json" for name in SETS for kind in RUNS):
+            old.unlink(missing_ok=True)
     extra = ["--limit", str(args.limit)] if args.limit else []
     results = {name: {kind: run(name, kind, saved, reuse, extra) for kind in RUNS} for name in SETS}
 
