@@ -8,7 +8,9 @@ Data flow: tiles -> eval: degrade -> **scalers -> metrics** -> report, sheet.
 Nearest shrinking is done at every sampling phase (degrade.phases: all s x s offsets of an
 integer scale, a seeded spread for a fractional one) and each method brings back every phase:
 a row's PSNR, SSIM and alpha PSNR are pooled over all phases, `psnr_min`/`psnr_max` give the
-spread of the per-phase PSNRs (a method that leans on one phase shows a wide one). Box has one.
+spread of the per-phase PSNRs. At 2x both phases of an axis sit half a pixel off the centre, so a
+method that does not lean on one has a narrow spread; at 3x and 4x the off-centre phases shift
+the picture by up to a pixel and every method's spread is wide. Box has one phase.
 
 Tiles are [H, W, 4] uint8 RGBA of any sizes (grouped by size for the methods that batch).
 Fully transparent tiles, and tiles too small to shrink to at least 2x2 pixels, are left out

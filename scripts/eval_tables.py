@@ -2,13 +2,15 @@
 
     python scripts/eval_tables.py                 # needs `make dev` and data/sets (scripts/tile_sets.py)
     python scripts/eval_tables.py --from data/eval-json   # print again from a run's saved JSON
+    python scripts/eval_tables.py --resume        # run only what data/eval-json does not hold yet
 
 Per held-out set (freeciv, angband, pingus; other games, never trained on), every method:
 1. 2x from box-shrunk tiles (box has no sampling phase);
 2. 2x, 3x and 4x from nearest-shrunk tiles, pooled over every sampling phase (s x s of them),
    with the default model's per-phase spread: a model that leans on one phase shows a wide one;
 3. the originals mode at 2x and 4x (the tiles as they are, no ground truth): consistency (dB),
-   palette fidelity and alpha hardness.
+   palette fidelity and alpha hardness; also on <set>-originals, the crisp originals picked for
+   blind judging, where that folder exists.
 Each table gives the default model's margin over the best classic method (bicubic, Lanczos,
 ScaleNx, hqx, xBRZ, MMPX). The JSON of every run is saved (--save, default data/eval-json), so
 the tables can be printed again without rerunning. Figures are one run's.
@@ -34,11 +36,12 @@ RUNS = {"box2": ["--scale", "2", "--degrade", "box"], "nearest": ["--scale", "2,
 MANIFOLD = Path(sys.executable).with_name("manifold")
 
 
-def run(name: str, kind: str, saved: Path, reuse: bool, extra: list[str]) -> dict:
+def run(sets: Path, name: str, kind: str, saved: Path, reuse: bool, extra: list[str]) -> dict:
+    """One `manifold eval` run's JSON: read from `saved` when `reuse` (or already there), else run and saved."""
     path = saved / f"{name}-{kind}.json"
-    if reuse:
+    if reuse or path.exists():
         return json.loads(path.read_text())
-    out = subprocess.run([str(MANIFOLD), "eval", f"data/sets/{name}", "--methods", ",".join(METHODS), *RUNS[kind],
+    out = subprocess.run([str(MANIFOLD), "eval", str(sets / name), "--methods", ",".join(METHODS), *RUNS[kind],
                           *extra, "--json", "-q"], capture_output=True, text=True)
     if out.returncode != 0:
         sys.exit(f"manifold eval {name} ({kind}) failed: {out.stderr.strip()}")
@@ -77,13 +80,22 @@ def main() -> None:
     parser.add_argument("--save", type=Path, default=Path("data/eval-json"), help="where each run's JSON goes")
     parser.add_argument("--limit", type=int, help="score this many tiles per set (spread evenly)")
     parser.add_argument("--compare", metavar="MODEL", help="also score this model folder (e.g. the previous default)")
+    parser.add_argument("--resume", action="store_true", help="keep the runs already saved in --save")
+    parser.add_argument("--sets", type=Path, default=Path("data/sets"), help="the folder of the tile sets")
     args = parser.parse_args()
     if args.compare:  # run as manifold:FOLDER, reported by the folder's name
         METHODS.append(f"manifold:{args.compare}")
         HEADS[f"manifold:{Path(args.compare).name}"] = Path(args.compare).name
     saved, reuse = (args.source, True) if args.source else (args.save, False)
+    # crisp originals picked for blind judging (scripts/tile_sets.py --originals), where cut
+    crisp = [f"{n}-originals" for n in SETS if (saved if reuse else args.sets).joinpath(
+        f"{n}-originals{'-originals.json' if reuse else ''}").exists()]
+    if not reuse and not args.resume:  # a fresh run: this script's own JSON from an earlier one is redone
+        for old in [saved / f"{n}-{k}.json" for n in SETS for k in RUNS] + [saved / f"{n}-originals.json" for n in crisp]:
+            old.unlink(missing_ok=True)
     extra = ["--limit", str(args.limit)] if args.limit else []
-    results = {name: {kind: run(name, kind, saved, reuse, extra) for kind in RUNS} for name in SETS}
+    results = {name: {kind: run(args.sets, name, kind, saved, reuse, extra) for kind in RUNS} for name in SETS}
+    results.update({name: {"originals": run(args.sets, name, "originals", saved, reuse, [])} for name in crisp})
     if args.compare:
         METHODS[-1] = f"manifold:{Path(args.compare).name}"
 
@@ -97,7 +109,7 @@ def main() -> None:
           "over the sources whose alpha is only 0 and 255 (and not all 255).\n")
     print("| set | scale | tiles (hard alpha) | " + " | ".join(HEADS[m] for m in METHODS) + " |")
     print("|---" * (len(METHODS) + 3) + "|")
-    for name in SETS:
+    for name in [*SETS, *crisp]:
         for r in results[name]["originals"]["runs"]:
             rows = {x["method"]: x for x in r["results"]}
             cells = [("n/a" if rows[m]["note"] else f"{fmt(rows[m]['consistency_psnr'])} / "
