@@ -28,7 +28,9 @@ CPU, not bit-exact. BENCHMARKS.md has the speed and the PSNR it costs.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import io
 import os
 import stat
 import sys
@@ -137,6 +139,16 @@ def cuda_driver_present() -> bool:
     return False
 
 
+def ort_cuda_version() -> str:
+    """The CUDA major version this onnxruntime-gpu was built for ("13.x"), from its build info."""
+    try:
+        from onnxruntime.capi import build_and_package_info as info
+    except ImportError:
+        return "12.x or 13.x"
+    version = getattr(info, "cuda_version", "") or ""
+    return f"{version.split('.')[0]}.x" if version else "12.x or 13.x"
+
+
 def session_options():
     import onnxruntime as ort
 
@@ -166,20 +178,25 @@ def make_sessions(model_dir: Path, device: str, precision: str = "fp32"):
         device = "cpu"
     ort.set_default_logger_severity(4)
     paths = [str(model_file(model_dir, "encoder.onnx")), str(decoder)]
-    if device in ("auto", "cuda") and "CUDAExecutionProvider" in ort.get_available_providers() \
-            and cuda_driver_present():
-        try:
-            if hasattr(ort, "preload_dlls"):
-                ort.preload_dlls()
-            sessions = [ort.InferenceSession(p, session_options(), providers=["CUDAExecutionProvider"])
-                        for p in paths]
-            if all(s.get_providers()[0] == "CUDAExecutionProvider" for s in sessions):
-                return (*sessions, "CUDAExecutionProvider")
-        except Exception:  # noqa: BLE001 - any CUDA failure means: use the CPU
-            pass
+    why = "onnxruntime has no CUDA provider (install onnxruntime-gpu)"
+    if device in ("auto", "cuda") and "CUDAExecutionProvider" in ort.get_available_providers():
+        why = "no NVIDIA driver found (libcuda)"
+        if cuda_driver_present():
+            try:
+                if hasattr(ort, "preload_dlls"):  # it prints its warnings: keep stdout for --json
+                    with contextlib.redirect_stdout(sys.stderr if device == "cuda" else io.StringIO()):
+                        ort.preload_dlls()
+                sessions = [ort.InferenceSession(p, session_options(), providers=["CUDAExecutionProvider"])
+                            for p in paths]
+                if all(s.get_providers()[0] == "CUDAExecutionProvider" for s in sessions):
+                    return (*sessions, "CUDAExecutionProvider")
+                why = "onnxruntime fell back from CUDA (its CUDA or cuDNN libraries did not load)"
+            except Exception as exc:  # noqa: BLE001 - any CUDA failure means: use the CPU
+                why = f"{exc.__class__.__name__}: {str(exc).splitlines()[0][:200] if str(exc) else 'no message'}"
     if device == "cuda":
-        raise UserError("--device cuda: onnxruntime cannot use CUDA here (needs onnxruntime-gpu, an NVIDIA "
-                        "driver and CUDA 12 libraries); use --device auto or cpu")
+        raise UserError(f"--device cuda: onnxruntime cannot use CUDA here ({why}); it needs onnxruntime-gpu, an "
+                        f"NVIDIA driver and the CUDA {ort_cuda_version()} and cuDNN 9 libraries (pip install "
+                        f"'onnxruntime-gpu[cuda,cudnn]' brings them); or use --device auto or cpu")
     sessions = []
     for path in paths:
         try:

@@ -79,6 +79,43 @@ def test_auto_device_falls_back_to_cpu_quietly(tiny_model_dir, capfd, monkeypatc
     assert capfd.readouterr().err == ""
 
 
+@pytest.fixture
+def broken_cuda(monkeypatch):
+    """onnxruntime-gpu with a driver but without the CUDA libraries: CUDA sessions raise, and
+    preload_dlls prints its warning on stdout, as the real one does."""
+    import onnxruntime as ort
+
+    import manifold_core.runtime as runtime
+
+    real = ort.InferenceSession
+
+    def session(path, options, providers):
+        if providers == ["CUDAExecutionProvider"]:
+            raise RuntimeError("libcublasLt.so.13: cannot open shared object file\nmore detail")
+        return real(path, options, providers=providers)
+
+    monkeypatch.setattr(runtime, "cuda_driver_present", lambda: True)
+    monkeypatch.setattr(ort, "get_available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    monkeypatch.setattr(ort, "preload_dlls", lambda: print("WARNING: preload noise"), raising=False)
+    monkeypatch.setattr(ort, "InferenceSession", session)
+
+
+def test_cuda_failure_says_why_and_which_cuda(tiny_model_dir, broken_cuda, capsys):
+    from manifold_core.runtime import ort_cuda_version
+
+    with pytest.raises(UserError, match=r"\(RuntimeError: libcublasLt.so.13: cannot open shared object file\);") as error:
+        TileModel.load(tiny_model_dir, "cuda")
+    assert f"CUDA {ort_cuda_version()} and cuDNN 9" in str(error.value)
+    assert "more detail" not in str(error.value)  # one line
+    assert capsys.readouterr().out == ""  # preload's warning is not on stdout (where --json goes)
+
+
+def test_auto_device_falls_back_from_broken_cuda_quietly(tiny_model_dir, broken_cuda, capsys):
+    model = TileModel.load(tiny_model_dir, "auto")
+    assert model.provider == "CPUExecutionProvider"
+    assert capsys.readouterr() == ("", "")
+
+
 @pytest.mark.parametrize("text,expected", [("64", (64, 64)), ("64x48", (48, 64)), ("17X23", (23, 17))])
 def test_parse_resolution(text, expected):
     assert parse_resolution(text) == expected
