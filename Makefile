@@ -41,12 +41,17 @@ default-model: $(VENV)/.dev
 
 # Quality (MODEL.md): the held-out tile sets (other games, never trained on) from Debian packages,
 # then `manifold eval` of the default and seed models against the classic and neural scalers,
-# shrunk by box and by nearest at 2x; a contact sheet per set in docs/. EVAL_ARGS adds options.
+# shrunk by box and by nearest at 2x, and the crisp originals (no ground truth) upscaled 2x and
+# 4x; contact sheets per set in docs/ (eval-SET.png, originals-SET-2x.png, -4x.png). EVAL_ARGS
+# adds options to both. scripts/eval_tables.py measures MODEL.md's full tables.
 EVAL_SETS ?= freeciv angband pingus
 eval: $(VENV)/.dev
 	$(BIN)/python scripts/tile_sets.py data/sets $(addprefix --only ,$(EVAL_SETS))
+	$(BIN)/python scripts/tile_sets.py data/sets --originals $(addprefix --only ,$(EVAL_SETS))
 	for set in $(EVAL_SETS); do \
 	    $(BIN)/manifold eval data/sets/$$set --model default --model seed --scale 2 --sheet docs/eval-$$set.png $(EVAL_ARGS) || exit 1; \
+	    $(BIN)/manifold eval data/sets/$$set-originals --originals --scale 2,4 --methods nearest,xbrz,mmpx,manifold \
+	        --sheet docs/originals-$$set.png $(EVAL_ARGS) || exit 1; \
 	done
 
 # The Aseprite extension as one file (a zip): double-click it, or Edit > Preferences > Extensions.
