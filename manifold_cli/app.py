@@ -72,6 +72,11 @@ def one_line(message: str) -> str:
     return message if message.isprintable() else "".join(c if c.isprintable() else ascii(c)[1:-1] for c in message)
 
 
+def plural(count: int, noun: str) -> str:
+    """'1 tile', '3 tiles'."""
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
+
+
 def warn(message: str) -> None:
     from rich.markup import escape
 

@@ -22,6 +22,7 @@ from ..app import (
     console,
     fail,
     one_line,
+    plural,
     progress_bar,
     warn,
 )
@@ -116,7 +117,7 @@ def report(summary, plan, width: int, height: int, as_json: bool) -> None:
     if as_json:
         print(json.dumps(result))
     else:
-        skipped = f", {len(summary.skipped)} files skipped" if summary.skipped else ""
-        console.print(one_line(f"{summary.tiles} tiles -> {summary.output}  ({summary.seconds:.2f} s, "
+        skipped = f", {plural(len(summary.skipped), 'file')} skipped" if summary.skipped else ""
+        console.print(one_line(f"{plural(summary.tiles, 'tile')} -> {summary.output}  ({summary.seconds:.2f} s, "
                                f"{summary.tiles_per_s:.0f} tiles/s, {summary.provider}{skipped})"),
                       highlight=False, markup=False)

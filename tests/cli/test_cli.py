@@ -63,6 +63,7 @@ def test_default_output_is_a_sibling_named_after_the_resolution(tmp_path, tiny_m
     assert Image.open(tmp_path / "tiles-32" / "a.png").size == (32, 32)
     single = runner.invoke(app, ["upscale", str(src / "a.png"), "--res", "48", "--model", str(tiny_model_dir), "-q"])
     assert single.exit_code == 0 and Image.open(src / "a-48.png").size == (48, 48)
+    assert single.output.startswith(f"1 tile -> {src / 'a-48.png'}")  # the summary line counts in English
 
 
 @pytest.mark.parametrize("args,message,status", [
