@@ -105,13 +105,18 @@ class Inference(Section):
                 esr.prepare(factor)
                 candidates["realesrgan"] = partial(esr.upscale, batch, res, res)
             times = interleave(candidates, ctx.rounds)
-            count = counter.flops(size, size, res, res)
-            total = count["encoder"] + count["decoder"]
+            # the runtime renders in passes of at most the card's scale_step (32 -> 128 with step 2 is
+            # 32 -> 64 -> 128, the encoder run again on 64): count every pass; the decode-only timing
+            # is one decoder run from the tile's latents straight to res
+            steps = fp32.passes(size, size, res, res)
+            counts = [counter.flops(h, w, oh, ow) for (h, w), (oh, ow) in zip([(size, size), *steps[:-1]], steps)]
+            encoder_flops, decoder_flops = sum(c["encoder"] for c in counts), sum(c["decoder"] for c in counts)
+            total = encoder_flops + decoder_flops
             gflops = rate(times["runtime_fp32"], n * total / 1e9)
-            decode_gflops = rate(times["runtime_fp32_decode"], n * count["decoder"] / 1e9)
-            row = {"res": res, "tile": size, "tiles_per_call": n,
+            decode_gflops = rate(times["runtime_fp32_decode"], n * counter.flops(size, size, res, res)["decoder"] / 1e9)
+            row = {"res": res, "tile": size, "tiles_per_call": n, "passes": len(steps),
                    "runtime_fp32_tiles_per_s": round(rate(times["runtime_fp32"], n), 2),
-                   "encoder_flops": count["encoder"], "decoder_flops": count["decoder"],
+                   "encoder_flops": encoder_flops, "decoder_flops": decoder_flops,
                    "mflop_per_tile": round(total / 1e6, 1),
                    "fp32_gflops": round(gflops, 1), "fp32_of_matmul": round(gflops / matmul_fp32, 3),
                    "decode_fp32_gflops": round(decode_gflops, 1),

@@ -8,6 +8,7 @@ from functools import partial
 from pathlib import Path
 from typing import Callable
 
+from manifold_core.pixelart import STYLES
 from manifold_core.runtime import RenderOptions, TileModel
 
 from ..harness import interleave, rate, ratio_text, speedup
@@ -15,12 +16,14 @@ from ..references import load_realesrgan, upscale_models
 from ..registry import Section, register, target
 
 UPSCALE_TILES = 32  # tiles per timed call
-UPSCALE_EDGES = "auto"  # `manifold upscale`'s default --edges (wrap where a tile is seamless)
+# `manifold upscale`'s defaults: --edges auto (wrap where a tile is seamless) and --style auto (the
+# pixel-art finish, through the exact pixel-style decoder, for the tiles with hard alpha)
+UPSCALE_OPTIONS = RenderOptions("auto", *STYLES["auto"])
 UPSCALE_TARGET = "manifold upscale >= 100 tiles/s at 32->64 fp32 and faster than Real-ESRGAN-ncnn"
 
 
 def rendered(model: TileModel, tiles, out: int) -> list:
-    return list(model.render(tiles, out, out, RenderOptions(edges=UPSCALE_EDGES)))
+    return list(model.render(tiles, out, out, UPSCALE_OPTIONS))
 
 
 def upscalers(models: dict[str, Path], tiles, rounds: int, notes: list[str]) -> dict:
@@ -33,7 +36,7 @@ def upscalers(models: dict[str, Path], tiles, rounds: int, notes: list[str]) -> 
     for label, folder in models.items():
         model = TileModel.load(folder, device="cpu")
         candidates[label] = partial(rendered, model, batch, out)
-        meta[label] = {"what": "manifold upscale (TileModel.render, fp32, CPU)", "model": str(folder),
+        meta[label] = {"what": "manifold upscale (TileModel.render, fp32, CPU, its default options)", "model": str(folder),
                        "kind": model.card.kind, "preset": model.card.preset}
     esr, reason = load_realesrgan()
     if esr is None:

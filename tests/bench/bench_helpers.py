@@ -40,13 +40,22 @@ def counted_flops(model_dir, size, res):
 
     card = read_card(model_dir)
     model = build_model(ModelConfig.from_dict(card.architecture), card.coordinates).eval()
-    side = size + 2 * card.pad if card.input_size is None else card.input_size
-    with torch.no_grad():
-        with FlopCounterMode(display=False) as encoder:
-            latent = model.encode(torch.rand(1, card.channels, side, side))
-        with FlopCounterMode(display=False) as decoder:
-            model.render(latent, res, res)
-    return encoder.get_total_flops(), decoder.get_total_flops()
+    steps, h = [], size  # a card's scale_step renders in passes of at most that factor, each encoded anew
+    while card.scale_step and res > card.scale_step * h:
+        steps.append((h, card.scale_step * h))
+        h *= card.scale_step
+    steps.append((h, res))
+    encoder_flops = decoder_flops = 0
+    for tile, out in steps:
+        side = tile + 2 * card.pad if card.input_size is None else card.input_size
+        with torch.no_grad():
+            with FlopCounterMode(display=False) as encoder:
+                latent = model.encode(torch.rand(1, card.channels, side, side))
+            with FlopCounterMode(display=False) as decoder:
+                model.render(latent, out, out)
+        encoder_flops += encoder.get_total_flops()
+        decoder_flops += decoder.get_total_flops()
+    return encoder_flops, decoder_flops
 
 
 def text(tables) -> str:

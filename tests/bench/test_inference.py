@@ -58,3 +58,24 @@ def test_a_local_model_without_an_anchored_model_says_so(monkeypatch, tiny_local
     result = suite.run(quick=True, model=tiny_local_model_dir, data=tmp_path / "no-sheets", only=["inference"])
     assert "no embedded model with the anchor to compare with" in result["notes"]
     assert not any("reference_tiles_per_s" in r for r in result["inference"]["rows"])
+
+
+def test_flops_count_every_pass_of_a_scale_step_model(monkeypatch, tiny_local_model_dir, tmp_path):
+    """A card with scale_step 2 renders 32 -> 128 as 32 -> 64 -> 128: both passes are counted."""
+    import json
+
+    stepped = tmp_path / "stepped"
+    shutil.copytree(tiny_local_model_dir, stepped)
+    card = json.loads((stepped / "model.json").read_text())
+    card["scale_step"] = 2
+    (stepped / "model.json").write_text(json.dumps(card))
+    monkeypatch.setattr("manifold_bench.sections.inference.RESOLUTIONS", (64, 128))
+    for name in ("default", "seed"):
+        monkeypatch.setitem(runtime.EMBEDDED_MODELS, name, tiny_local_model_dir)
+    rows = {r["res"]: r for r in suite.run(quick=True, model=stepped, data=tmp_path / "no-sheets",
+                                           only=["inference"])["inference"]["rows"]}
+    assert (rows[64]["passes"], rows[128]["passes"]) == (1, 2)
+    for res, row in rows.items():
+        assert (row["encoder_flops"], row["decoder_flops"]) == counted_flops(stepped, 32, res)
+    one_pass = counted_flops(tiny_local_model_dir, 32, 128)
+    assert rows[128]["encoder_flops"] > one_pass[0]  # the encoder ran again on the 64 px pass

@@ -40,3 +40,16 @@ def test_the_speed_target_needs_both_halves(default_rate, esr_rate, met):
 
 def test_no_default_model_decides_no_target():
     assert upscalers.Upscalers().targets({"rows": [{"method": "seed", "tiles_per_s": 500}]}) == []
+
+
+def test_the_speed_target_times_the_commands_defaults():
+    """The figure is `manifold upscale`'s: its default --edges and --style, not the runtime's API defaults."""
+    import inspect
+
+    from manifold_cli.commands.upscale import upscale
+    from manifold_core.pixelart import STYLES
+
+    defaults = {name: p.default.default for name, p in inspect.signature(upscale).parameters.items()
+                if name in ("edges", "style")}
+    palette, alpha = STYLES[defaults["style"].value]
+    assert upscalers.UPSCALE_OPTIONS == upscalers.RenderOptions(defaults["edges"].value, palette, alpha)
