@@ -228,7 +228,7 @@ def tile_field(wid: tuple[int, ...], kind: str, u: np.ndarray, v: np.ndarray, se
 def _patch(wid, kind, u, v, fu, fv, seed, scale, band, soft) -> np.ndarray:
     """The Coons patch of the four sides' profiles (steps `soft` wide) over the flattened coordinates."""
     bu, bv = band
-    colour = lambda i: float(wid[i] == B) if kind != "edge" else 0.0  # noqa: E731 - edge sets: A corners
+    colour = lambda i: float(wid[i] == B) if kind != "edge" else 0.0  # edge sets: A corners
     args = dict(kind=kind, seed=seed, scale=scale, soft=soft)
     left = _side_field(side(wid, "left"), "v", t=fv, s=np.clip(u, -bu, bu), band=bu, **args)
     right = _side_field(side(wid, "right"), "v", t=fv, s=np.clip(u - 1, -bu, bu), band=bu, **args)
