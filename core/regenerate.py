@@ -58,14 +58,19 @@ def source_edges(sources: np.ndarray, edges: str) -> list[str]:
 
 
 def last_input(model: TileModel, sources: np.ndarray, height: int, width: int, edges: list[str],
-               exact: bool) -> np.ndarray:
+               exact: np.ndarray) -> np.ndarray:
     """The sources rendered to the size the last pass starts from, each as upscale renders it."""
     steps = model.passes(sources.shape[1], sources.shape[2], height, width)
     current = sources
     for size in steps[:-1]:
-        current = np.concatenate([model.render_pass(current[k:k + 1], *size, edges[k], np.array([exact]))
+        current = np.concatenate([model.render_pass(current[k:k + 1], *size, edges[k], exact[k:k + 1])
                                   for k in range(len(current))])
     return current
+
+
+def pixel_cells(size: int, cells: int) -> np.ndarray:
+    """The cell (counting the ring as cell 0) each of `size` output pixels falls in, on one axis."""
+    return np.minimum(((np.arange(size) + 0.5) * cells / size).astype(np.int64), cells - 1) + 1
 
 
 def render_composite(model: TileModel, sources: np.ndarray, labels: Labels, height: int, width: int,
@@ -75,7 +80,8 @@ def render_composite(model: TileModel, sources: np.ndarray, labels: Labels, heig
     module's docstring); finished with options.palette and .alpha as one picture of all the sources
     (their colours together are the palette kept)."""
     together = np.concatenate(list(sources), axis=1)  # the sources side by side: one palette, one alpha rule
-    exact = model.exact is not None and snaps(together, options.palette)
+    # each source in the style upscale gives it: the exact colours of the pixel style where its palette is kept
+    exact = np.array([model.exact is not None and snaps(tile, options.palette) for tile in sources])
     edges = source_edges(sources, options.edges)
     if grid_latent(model):
         rendered = _grid_composite(model, sources, labels, height, width, edges, exact, advance)
@@ -98,7 +104,12 @@ def _grid_composite(model, sources, labels, height, width, edges, exact, advance
     for start in range(0, len(chosen), COMPOSITE_BATCH):
         part = chosen[start:start + COMPOSITE_BATCH]
         grid = np.ascontiguousarray(latents[part, :, yy, xx].transpose(0, 3, 1, 2))  # [n, D, cells_h + 2, cells_w + 2]
-        images = model.decode(grid, height, width, model.exact if exact else None)
+        if exact.all() or not exact.any():
+            images = model.decode(grid, height, width, model.exact if exact.all() else None)
+        else:  # each output pixel in the style of the source of the cell it falls in
+            smooth, crisp = model.decode(grid, height, width), model.decode(grid, height, width, model.exact)
+            own = exact[part[:, pixel_cells(height, cells_h)[:, None], pixel_cells(width, cells_w)[None, :]]]
+            images = np.where(own[:, None], crisp, smooth)
         if model.card.premultiplied:
             unpremultiply(images)
         alpha = None
