@@ -37,8 +37,8 @@ def transitions(
     model: Optional[str] = typer.Option(None, help="A model folder, or an embedded model by name: default or seed."),
     edges: Edges = typer.Option(Edges("auto"), help="What lies beyond a terrain tile's border: wrap (a seamless "
                                 "terrain stays seamless), clamp, or auto (wrap the seamless ones)."),
-    style: Style = typer.Option(Style("auto"), help="As for upscale: pixel, smooth or auto (the palette of the two "
-                                "terrains together is kept when they have at most 256 colours)."),
+    style: Style = typer.Option(Style("auto"), help="As for upscale: pixel, smooth or auto; each terrain is drawn in "
+                                "the style upscale gives it (auto: its palette kept when it has at most 256 colours)."),
     palette: Optional[Palette] = typer.Option(None, help="As for upscale; default: the --style's."),
     alpha: Optional[Alpha] = typer.Option(None, help="As for upscale; default: the --style's."),
     device: Device = typer.Option(Device("auto"), help="auto uses CUDA when onnxruntime can, else the CPU."),

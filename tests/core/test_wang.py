@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 from manifold_core.wang import (
-    A,
-    B,
     BOTTOM_LEFT,
     BOTTOM_RIGHT,
     KINDS,
     TOP_LEFT,
     TOP_RIGHT,
+    A,
+    B,
     band_for,
     boundary_scale,
     neighbours,
