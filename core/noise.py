@@ -44,15 +44,3 @@ def value_noise(rng: np.random.Generator, u: np.ndarray, v: np.ndarray, scale: f
     top = lattice[y0, x0] * (1 - fx) + lattice[y0, x0 + 1] * fx
     bottom = lattice[y0 + 1, x0] * (1 - fx) + lattice[y0 + 1, x0 + 1] * fx
     return top * (1 - fy) + bottom * fy
-
-
-def curve(rng: np.random.Generator, s: np.ndarray, scale: float, extent: tuple[float, float] = (-0.5, 0.5)
-          ) -> np.ndarray:
-    """1-D smooth noise in [-1, 1] at the points s: the wiggle of a boundary along one coordinate."""
-    lo, hi = extent
-    cells = int(np.ceil((hi - lo) / scale)) + 2
-    lattice = rng.uniform(-1.0, 1.0, cells)
-    x = np.clip((np.asarray(s, np.float64) - lo) / scale, 0, cells - 1.001)
-    x0 = np.floor(x).astype(int)
-    f = smoothstep(x - x0)
-    return lattice[x0] * (1 - f) + lattice[x0 + 1] * f

@@ -16,16 +16,17 @@ join, so near each edge F depends on that edge alone:
 
 - each side has a *profile*: its colours in order (corner set: the two corners; edge set: the
   edge's colour between two A corners, so B is drawn as paths across A; blob: corner, edge,
-  corner) and, where they change, a crossing point whose position and wiggle across the edge
-  are drawn from a generator keyed by the --seed, the side's direction and its colours only.
-  Every tile with that side therefore draws the same crossing, and two neighbours evaluate the
-  same function of the same coordinates across their shared edge;
+  corner) and, where they change, a crossing point whose position is drawn from a generator
+  keyed by the --seed, the side's direction and its colours only. Every tile with that side
+  therefore draws the same crossing;
 - within `band` of an edge (and one ring of cells beyond it, which the decoder reads) the field
   is that edge's profile and nothing else: a Coons patch of the four profiles over the tile
   with its coordinates flattened there (`_flat`), so the patch reduces exactly to the edge's
   profile in its band and to the corner's colour in a corner's square;
-- inside, the patch blends the four profiles smoothly, plus seeded value noise (none for
-  `smooth`) that fades to zero before the bands: it moves the boundary, never the joins.
+- the noise (none for `smooth`) is, within a band, the edge's own noise, keyed like its
+  crossing and a function of the map's coordinates along and across the edge, so both tiles
+  draw the same ragged boundary across it; inside, it blends into the tile's own noise. (A
+  boundary pinned straight at every edge and ragged between showed as teeth at each tile edge.)
 
 With the mixture decoder reading the 3x3 cells around each output pixel and the band at least
 two cells wide, the pixels on either side of an edge come out exactly as if the two tiles had
@@ -39,7 +40,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .noise import curve, seeded, smoothstep, value_noise
+from .noise import seeded, smoothstep, value_noise
 
 KINDS = ("corner", "edge", "blob")
 TILED_TYPES = {"corner": "corner", "edge": "edge", "blob": "mixed"}  # <wangset type="..."> in Tiled 1.5+
@@ -59,11 +60,13 @@ EDGE_CYCLE = (1, 1, 2, 2)  # the edge set's torus: row r's top edges and column 
 BAND = 0.125  # the width of an edge's band, in tile units (at least BAND_CELLS cells)
 BAND_CELLS = 2.5  # the ring the decoder reads plus the cell at the edge, with room to spare
 JITTER = 0.08  # how far a crossing point moves from its place (a quarter, half or three quarters along)
-WIGGLE = 0.04  # how far it wanders while crossing the band (noisy boundaries)
-SOFT = 0.04  # the width of a profile's step in the bands (exactly flat beyond, so a corner's square is pure)
+# The width of a profile's step: exactly flat beyond it (so a corner's square is pure), gentle enough
+# for the noise to move the boundary where it crosses an edge too (a steep step would pin it there).
+SOFT = {"corner": 0.6, "edge": 0.24, "blob": 0.24}
 ROUND = {"corner": 1.0, "edge": 0.5, "blob": 0.5}  # ... and inside the tile, where wide steps round the shapes
-RAMP = 0.1  # the noise fades in over this distance beyond the bands
+RAMP = 0.15  # the inside's rounder patch fades in over this distance beyond the bands
 NOISE = 0.3  # the noise's amplitude; below 0.5, so a pure tile stays pure
+INSIDE_WEIGHT = 16.0  # the tile's own noise against its edges' (inverse squared distance) in the middle
 
 
 @dataclass(frozen=True)
@@ -174,20 +177,15 @@ def _profile(colours: tuple[int, int, int], kind: str) -> list[tuple[float, int]
     return [(-1.0, points[0][1])] + crossings
 
 
-def _side_field(colours: tuple[int, int, int], direction: str, kind: str, t: np.ndarray, s: np.ndarray,
-                seed: int, scale: float | None, band: float, soft: float = SOFT) -> np.ndarray:
-    """One side's profile at position t along it and offset s across it (0 or 1 per colour, a smooth
-    step `soft` wide at each crossing, exactly flat beyond). Keyed by the seed, the direction and the
-    colours only."""
+def _side_field(colours: tuple[int, int, int], direction: str, kind: str, t: np.ndarray, seed: int,
+                soft: float) -> np.ndarray:
+    """One side's profile at position t along it (0 or 1 per colour, a smooth step `soft` wide at each
+    crossing, exactly flat beyond). Keyed by the seed, the direction and the colours only."""
     steps = _profile(colours, kind)
-    value = np.full(np.broadcast(t, s).shape, float(steps[0][1] == B))
+    value = np.full(np.shape(t), float(steps[0][1] == B))
     for index, (nominal, colour) in enumerate(steps[1:]):
-        rng = seeded(seed, "side", direction, kind, *colours, index)
-        place = nominal + rng.uniform(-JITTER, JITTER)
-        wiggle = WIGGLE * curve(rng, s, scale, (-band, band)) if scale else 0.0
-        before = value.copy()
-        step = smoothstep((t - place - wiggle) / soft + 0.5)
-        value = before + (float(colour == B) - before) * step
+        place = nominal + seeded(seed, "side", direction, kind, *colours, index).uniform(-JITTER, JITTER)
+        value = value + (float(colour == B) - value) * smoothstep((t - place) / soft + 0.5)
     return value
 
 
@@ -207,36 +205,54 @@ def tile_field(wid: tuple[int, ...], kind: str, u: np.ndarray, v: np.ndarray, se
     fu, fv = _flat(u, bu), _flat(v, bv)
     inside = (smoothstep((u - bu) / RAMP) * smoothstep((1 - bu - u) / RAMP)
               * smoothstep((v - bv) / RAMP) * smoothstep((1 - bv - v) / RAMP))
-    # Sharp steps in the bands (the joins), wide ones inside: the patch of sharp steps draws square
-    # corners, that of wide ones round them; the two cross 0.5 at the same place on every edge.
-    sharp = _patch(wid, kind, u, v, fu, fv, seed, scale, band, SOFT)
-    round_ = _patch(wid, kind, u, v, fu, fv, seed, scale, band, ROUND[kind])
+    # The bands' steps are as soft as a corner's square allows; inside, wider ones round the shapes.
+    joins = _patch(wid, kind, fu, fv, seed, SOFT[kind])
+    rounder = _patch(wid, kind, fu, fv, seed, ROUND[kind])
     if kind != "corner":  # edges meet in the middle: B there when any edge is B (paths join, dead ends end)
         centre = float(any(wid[i] == B for i in EDGES))
-        middle = _patch(wid, kind, np.array(0.5), np.array(0.5), np.array(0.5), np.array(0.5), seed, scale, band,
-                        ROUND[kind])
-        reach = 0.5 - max(band)
-        bump = smoothstep(1 - np.hypot(u - 0.5, v - 0.5) / reach)
-        round_ = round_ + (centre - middle) * bump
-    field = sharp + inside * (round_ - sharp)
+        middle = _patch(wid, kind, np.array(0.5), np.array(0.5), seed, ROUND[kind])
+        bump = smoothstep(1 - np.hypot(u - 0.5, v - 0.5) / (0.5 - max(band)))
+        rounder = rounder + (centre - middle) * bump
+    field = joins + inside * (rounder - joins)
     if scale:
-        rng = seeded(seed, "inside", kind, *wid, variant)
-        field = field + NOISE * inside * value_noise(rng, u, v, scale)
+        field = field + NOISE * _noise(wid, kind, u, v, fu, fv, seed, scale, variant)
     return field
 
 
-def _patch(wid, kind, u, v, fu, fv, seed, scale, band, soft) -> np.ndarray:
-    """The Coons patch of the four sides' profiles (steps `soft` wide) over the flattened coordinates."""
-    bu, bv = band
+def _patch(wid, kind, fu, fv, seed, soft) -> np.ndarray:
+    """The Coons patch of the four sides' profiles (steps `soft` wide) over the flattened coordinates:
+    where fu is 0 (the left band) it is the left side's profile alone, and so on."""
     colour = lambda i: float(wid[i] == B) if kind != "edge" else 0.0  # edge sets: A corners
-    args = dict(kind=kind, seed=seed, scale=scale, soft=soft)
-    left = _side_field(side(wid, "left"), "v", t=fv, s=np.clip(u, -bu, bu), band=bu, **args)
-    right = _side_field(side(wid, "right"), "v", t=fv, s=np.clip(u - 1, -bu, bu), band=bu, **args)
-    top = _side_field(side(wid, "top"), "h", t=fu, s=np.clip(v, -bv, bv), band=bv, **args)
-    bottom = _side_field(side(wid, "bottom"), "h", t=fu, s=np.clip(v - 1, -bv, bv), band=bv, **args)
+    left = _side_field(side(wid, "left"), "v", kind, fv, seed, soft)
+    right = _side_field(side(wid, "right"), "v", kind, fv, seed, soft)
+    top = _side_field(side(wid, "top"), "h", kind, fu, seed, soft)
+    bottom = _side_field(side(wid, "bottom"), "h", kind, fu, seed, soft)
     corners = ((1 - fu) * (1 - fv) * colour(TOP_LEFT) + fu * (1 - fv) * colour(TOP_RIGHT)
                + (1 - fu) * fv * colour(BOTTOM_LEFT) + fu * fv * colour(BOTTOM_RIGHT))
     return (1 - fu) * left + fu * right + (1 - fv) * top + fv * bottom - corners
+
+
+def _noise(wid, kind, u, v, fu, fv, seed, scale, variant) -> np.ndarray:
+    """Noise in [-1, 1] that is, within an edge's band, that edge's own (keyed by its direction and
+    colours, a function of the map's coordinates along and across it, the same in both tiles), and
+    blends towards the tile's own (keyed by the tile and the variant) inside: inverse squared distance
+    weights, infinite on a band. Corner squares mix two edges' noise, but there the field is pure."""
+    sides = (("left", "v", v, u), ("right", "v", v, u - 1), ("top", "h", u, v), ("bottom", "h", u, v - 1))
+    distances = (fu, 1 - fu, fv, 1 - fv)
+    on_band = np.any([d <= 0 for d in distances], axis=0)
+    total, weight = np.zeros(np.shape(u)), np.zeros(np.shape(u))
+    for (name, direction, along, across), d in zip(sides, distances):
+        noise = _octaves(seeded(seed, "band", direction, kind, *side(wid, name)), along, across, scale)
+        w = np.where(on_band, (d <= 0).astype(float), 1 / np.maximum(d, 1e-9) ** 2)
+        total, weight = total + w * noise, weight + w
+    own = np.where(on_band, 0.0, INSIDE_WEIGHT)
+    total = total + own * _octaves(seeded(seed, "inside", kind, *wid, variant), u, v, scale)
+    return total / (weight + own)
+
+
+def _octaves(rng: np.random.Generator, x: np.ndarray, y: np.ndarray, scale: float) -> np.ndarray:
+    """Bumps of `scale` on a wander three times broader (in [-1, 1]): ragged, and not along a ruler."""
+    return 0.5 * value_noise(rng, x, y, scale, (-1.5, 1.5)) + 0.5 * value_noise(rng, x, y, 3 * scale, (-1.5, 1.5))
 
 
 def band_for(cells_h: int, cells_w: int) -> tuple[float, float]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from manifold_core.noise import curve, seeded, smoothstep, value_noise
+from manifold_core.noise import seeded, smoothstep, value_noise
 
 
 def test_seeded_generators_depend_on_the_key_alone():
@@ -20,9 +20,6 @@ def test_value_noise_is_smooth_and_bounded():
     # the same field sampled on a coarser grid: the same values where the points coincide
     coarse = value_noise(seeded(0), u[::4, ::4], v[::4, ::4], 0.25)
     assert np.allclose(coarse, n[::4, ::4])
-    s = np.linspace(-0.2, 0.2, 50)
-    c = curve(seeded(3), s, 0.1, (-0.2, 0.2))
-    assert c.min() >= -1 and c.max() <= 1 and np.abs(np.diff(c)).max() < 0.2
 
 
 def test_smoothstep_is_flat_outside():
