@@ -68,7 +68,7 @@ def consistency(tiles: np.ndarray, masks: np.ndarray, sources: np.ndarray) -> li
 
 def transition_set(model, sources, kind, res, boundary, seed=0):
     wang = wang_set(kind)
-    labels = lambda h, w: tile_masks(wang, h, w, seed, boundary, sources.shape[2]).astype(np.int64)  # noqa: E731
+    labels = lambda h, w: tile_masks(wang, h, w, seed, boundary, sources.shape[2]).astype(np.int64)
     return wang, render_composite(model, sources, labels, res, res, AUTO)
 
 
@@ -89,7 +89,7 @@ def measure_pair(model, name: str, sources: np.ndarray, resolutions) -> list[str
                 masks = tile_masks(wang, h, h, 0, boundary, h, ring=0)
                 a_db, b_db = consistency(tiles, masks, sources) if res % h == 0 else (None, None)
                 under = 100 * (1 - joins["edge_mean"] / joins["inside_sources"])
-                fmt = lambda v: "n/a" if v is None else f"{v:.1f}"  # noqa: E731
+                fmt = lambda v: "n/a" if v is None else f"{v:.1f}"
                 rows.append(f"| {name} | {kind} | {boundary} | {h} -> {res} | {joins['pairs']} | {joins['edge_mean']:.2f} "
                             f"(max {joins['edge_max']:.2f}) | {joins['inside_sources']:.2f} ({under:.0f} % under) | "
                             f"{joins['inside_tiles']:.2f} | {fmt(a_db)} / {fmt(b_db)} | "
@@ -150,7 +150,7 @@ def main() -> None:
     # Variants: the tile and eight variants, then 4 x 3 of the tile repeated against 4 x 3 random variants.
     pebbles = read_rgba(TERRAIN / "pebbles.png")
     copies = rolled_copies(pebbles[None], 8, 0)
-    labels = lambda h, w: np.stack([shuffle(np.zeros((h + 2, w + 2), np.int64), copies, k, 0.5, 0, [True])  # noqa: E731
+    labels = lambda h, w: np.stack([shuffle(np.zeros((h + 2, w + 2), np.int64), copies, k, 0.5, 0, [True])
                                     for k in range(9)])
     out = render_composite(model, copies.sources, labels, 64, 64, AUTO)
     strip = side_by_side(list(out), gap=0)

@@ -22,7 +22,7 @@ from tiled_helpers import need_tiled, tiled_export
 
 from manifold_cli.transitions import sheet_layout
 from manifold_core.tiles import read_rgba
-from manifold_core.wang import KINDS, TILED_TYPES, paint, terrain_points, tile_masks, wang_set
+from manifold_core.wang import KINDS, TILED_TYPES, neighbours, paint, terrain_points, tile_masks, wang_set
 from manifold_eval.metrics import psnr_from_mse
 
 TERRAIN = Path(__file__).resolve().parents[1] / "data" / "terrain"
@@ -87,6 +87,8 @@ def test_the_wang_set_loads_in_tiled_and_a_painted_map_renders(terrains, tmp_pat
     data = summary(transitions(grass, sand, "-o", out, "--res", "24", "--wang", kind, "--variants", "1", "--json"))
     wang = wang_set(kind)
     assert data["tiles"] == 2 * len(wang) and data["files"] == [str(out), str(out.with_suffix(".png"))]
+    joins = data["joins"]  # every pair Tiled may join, the variants' too
+    assert joins["pairs"] == 4 * len(neighbours(wang)) and joins["edge_mean"] <= joins["inside_tiles"], joins
     block_rows, rows = sheet_layout(len(wang), wang.columns, 2)
     with Image.open(out.with_suffix(".png")) as image:
         assert image.size == (wang.columns * 24, rows * 24)
@@ -120,7 +122,7 @@ def test_same_seed_same_bytes_another_seed_another_set(terrains, tmp_path):
     files = {}
     for name, seed in (("one", 3), ("two", 3), ("three", 4)):
         out = tmp_path / name / "set.tsx"
-        summary(transitions(grass, sand, "-o", out, "--res", "32", "--seed", seed, "--variants", "1", "--json"))
+        summary(transitions(grass, sand, "-o", out, "--res", "24", "--seed", seed, "--variants", "1", "--json"))
         files[name] = (out.read_bytes(), out.with_suffix(".png").read_bytes())
     assert files["one"] == files["two"]
     assert files["one"][0] == files["three"][0] and files["one"][1] != files["three"][1]  # same XML, new shapes
@@ -143,11 +145,11 @@ def pure_consistency(tiles: np.ndarray, masks: np.ndarray, sources: np.ndarray, 
     return found
 
 
-@pytest.mark.parametrize("kind", ["corner", "blob"])
-def test_joins_are_no_steeper_than_the_terrains_and_pure_regions_keep_them(terrains, tmp_path, kind):
+def test_joins_are_no_steeper_than_the_terrains_and_pure_regions_keep_them(terrains, tmp_path, kind="blob"):
     """Across every pair of tiles Tiled may put side by side the mean colour step is at most the step
     between neighbouring pixels inside the two terrains (and inside the new tiles); each pure region,
-    shrunk back, is as close to its terrain as upscale's own rendering of it (grass: exact)."""
+    shrunk back, is as close to its terrain as upscale's own rendering of it (grass: exact). The blob
+    set has both corners and edges; every kind's joins are checked where Tiled loads it, above."""
     grass, sand = terrains
     out = tmp_path / "set.tsx"
     data = summary(transitions(grass, sand, "-o", out, "--res", "64", "--wang", kind, "--json"))

@@ -65,7 +65,7 @@ def test_neighbours_follow_the_shared_side():
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("boundary", ["smooth", "noisy", "2"])
-@pytest.mark.parametrize("cells", [16, 32, 64])
+@pytest.mark.parametrize("cells", [16, 40])
 def test_masks_agree_across_every_edge_tiled_may_join(kind, boundary, cells):
     """The promise the seams rest on: on both sides of a shared edge, the two cells each tile's
     decoder reads there (its ring and its first cell) are the same in both tiles."""
