@@ -30,7 +30,7 @@ join, so near each edge F depends on that edge alone:
 
 With the mixture decoder reading the 3x3 cells around each output pixel and the band at least
 two cells wide, the pixels on either side of an edge come out exactly as if the two tiles had
-been rendered as one picture (tests/core/test_wang.py, tests/cli/test_transitions.py).
+been rendered as one picture (tests/core/test_wang.py, tests/core/test_regenerate.py).
 """
 
 from __future__ import annotations
@@ -48,7 +48,6 @@ A, B = 1, 2  # Tiled's colour indexes in a Wang ID (0: unset)
 TOP, TOP_RIGHT, RIGHT, BOTTOM_RIGHT, BOTTOM, BOTTOM_LEFT, LEFT, TOP_LEFT = range(8)
 CORNERS = (TOP_RIGHT, BOTTOM_RIGHT, BOTTOM_LEFT, TOP_LEFT)
 EDGES = (TOP, RIGHT, BOTTOM, LEFT)
-BOUNDARIES = ("smooth", "noisy")  # or a number: the noise's bump size in source pixels
 
 # The corner set laid out on a 4x4 torus (vertex colours, the top-left corner of tile (r, c) is
 # VERTICES[r][c]): all 16 corner combinations appear once and every neighbour in the sheet, across
