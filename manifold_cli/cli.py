@@ -22,7 +22,7 @@ INTERRUPTED = "error: interrupted; no half-written or temporary file is left\n"
 def _app():
     from .app import app
 
-    from .commands import info, train, export, upscale, eval, blind, bench  # noqa: F401  # isort: skip  (the order of `manifold --help`)
+    from .commands import info, train, export, upscale, transitions, variants, eval, blind, bench  # noqa: F401  # isort: skip  (the order of `manifold --help`)
     return app
 
 

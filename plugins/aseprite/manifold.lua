@@ -1,7 +1,8 @@
--- manifold.lua - Aseprite extension: upscale a sprite, a tile sheet or a tileset with manifold.
+-- manifold.lua - Aseprite extension: upscale a sprite, a tile sheet or a tileset with manifold, or
+-- make variants of a tile.
 --
 -- manifold learns a compact code for pixel-art tiles and renders every tile again at any
--- resolution. This extension adds two commands to the Sprite menu, right after Canvas Size
+-- resolution. This extension adds three commands to the Sprite menu, right after Canvas Size
 -- (the "sprite_size" group of Aseprite's data/gui.xml, which Canvas Size ends):
 --
 --   * "Upscale with manifold..." (ManifoldUpscale) asks, in a dialog, for the resolution of the
@@ -9,6 +10,10 @@
 --     tiles, and where the manifold executable is; then does the work below.
 --   * "Upscale with manifold again" (ManifoldUpscaleAgain) does the work without a question,
 --     with the last run's settings: the one to bind to a key (Edit > Keyboard Shortcuts).
+--   * "Variants of this tile..." (ManifoldVariants) asks how many variants, their strength, seed
+--     and size, runs `manifold variants IN.png -n N --strength S --seed K --res R -o OUT.png` on the
+--     active frame (one tile), and opens the variants side by side as a new sprite, its grid set to
+--     the tile size, named TITLE-variants.png beside the original.
 --
 -- The work (M.work, the same for both):
 --
@@ -400,29 +405,47 @@ function M.upscale(options)
   local program, missing = M.find_executable(exe, windows)
   if not program then return nil, missing end
 
-  local temp = app.fs.tempPath
-  local id = new_run_id()
-  local in_name, out_name = "manifold-" .. id .. ".png", "manifold-" .. id .. "-" .. res.text .. ".png"
-  local input, output = join(temp, in_name, windows), join(temp, out_name, windows)
-  local argv = { program, "upscale", input, "--res", res.text }
+  local argv = { program, "upscale", M.INPUT, "--res", res.text }
   if source.tile then
     argv[#argv + 1] = "--tile-size"
     argv[#argv + 1] = source.tile.text
   end
-  for _, a in ipairs({ "-o", output, "--quiet", "--json" }) do argv[#argv + 1] = a end
+  for _, a in ipairs({ "-o", M.OUTPUT, "--quiet", "--json" }) do argv[#argv + 1] = a end
   for _, a in ipairs(M.split_args(options.extra_args)) do argv[#argv + 1] = a end
+  local output, err = M.run_cli{ sprite = sprite, image = source.image, argv = argv, tag = res.text, prefs = prefs,
+                                 what = source.what, program = program, windows = windows }
+  if not output then return nil, err end
+  return output, nil, source, res
+end
+
+-- Markers in an argv for run_cli: the temporary input PNG and the result's name (tables, so no text a
+-- user types can be taken for them).
+M.INPUT, M.OUTPUT = {}, {}
+
+-- The work every command shares: saves `image` as a PNG in the temporary folder, runs `argv` (its
+-- M.INPUT and M.OUTPUT replaced by that PNG and the result's name, manifold-ID-TAG.png) as one command
+-- through io.popen, after deleting the previous run's temporary files. Returns the result's path, or
+-- nil and why (the CLI's own error line, a refused permission, a crash).
+function M.run_cli(spec)
+  local prefs, windows, program = spec.prefs, spec.windows, spec.program
+  local temp = app.fs.tempPath
+  local id = new_run_id()
+  local in_name, out_name = "manifold-" .. id .. ".png", "manifold-" .. id .. "-" .. spec.tag .. ".png"
+  local input, output = join(temp, in_name, windows), join(temp, out_name, windows)
+  local argv = {}
+  for i, a in ipairs(spec.argv) do argv[i] = (a == M.INPUT and input) or (a == M.OUTPUT and output) or a end
 
   local cleanup = cleanup_paths(prefs, temp, windows)
   local command, bad_arg, why = M.command_line(argv, cleanup, windows)
-  M.last = { argv = argv, command = command, input = input, output = output, source = source.what }
+  M.last = { argv = argv, command = command, input = input, output = output, source = spec.what }
   if not command then
     return nil, "cannot pass '" .. bad_arg .. "' to manifold: " .. why ..
                 ". Use a folder with an ASCII name, or one under %USERPROFILE%, %APPDATA% or %LOCALAPPDATA%."
   end
 
-  -- 1. write: the image to upscale (Image:saveAs asks for write access).
+  -- 1. write: the image for the CLI (Image:saveAs asks for write access).
   local ok, saved = pcall(function()
-    return source.image:saveAs{ filename = input, palette = sprite.palettes[1] }
+    return spec.image:saveAs{ filename = input, palette = spec.sprite.palettes[1] }
   end)
   if not ok then
     if refused(saved) then return nil, refusal_text("write the image for manifold to " .. input) end
@@ -468,7 +491,67 @@ function M.upscale(options)
     return nil, M.cli_error(output_text, code)
   end
   if not app.fs.isFile(output) then return nil, "manifold finished but wrote no " .. output end
-  return output, nil, source, res
+  return output
+end
+
+-- Variants ----------------------------------------------------------------------------------------
+
+-- The options of "Variants of this tile...", as strings (what the dialog's entries hold and what a
+-- script passes in app.params): how many variants, the strength (0 to 1: the share of the tile's
+-- inside redrawn), the seed, their size ("" for the tile's own), the executable and extra arguments.
+M.VARIANT_OPTIONS = { "count", "strength", "seed", "size", "executable", "extra_args" }
+
+function M.default_variant_options(prefs)
+  return { count = prefs.variants_count or "8", strength = prefs.variants_strength or "0.5",
+           seed = prefs.variants_seed or "0", size = prefs.variants_size or "",
+           executable = prefs.executable or "manifold", extra_args = prefs.extra_args or "" }
+end
+
+function M.script_variant_options(prefs)
+  local options = M.default_variant_options(prefs)
+  local ok, params = pcall(function() return app.params end)
+  if ok and type(params) == "table" then
+    for _, name in ipairs(M.VARIANT_OPTIONS) do
+      if params[name] ~= nil then options[name] = tostring(params[name]) end
+    end
+  end
+  return options
+end
+
+-- Saves the active frame (the tile), runs `manifold variants` on it; returns the path of the strip of
+-- variants (side by side), the tile size, or nil and the error.
+function M.variants(options)
+  local sprite, prefs, windows = options.sprite, options.prefs or {}, M.is_windows()
+  local count = tonumber(tostring(options.count or ""):match("^%s*(%d+)%s*$") or "")
+  if not count or count < 1 or count > 64 then
+    return nil, "'" .. tostring(options.count) .. "' is not a number of variants; give 1 to 64"
+  end
+  local strength = tonumber(tostring(options.strength or ""):match("^%s*([%d%.]+)%s*$") or "")
+  if not strength or strength < 0 or strength > 1 then
+    return nil, "'" .. tostring(options.strength) .. "' is not a strength; give a share from 0 to 1, like 0.5"
+  end
+  local seed = tostring(options.seed or ""):match("^%s*(%d+)%s*$")
+  if not seed then return nil, "'" .. tostring(options.seed) .. "' is not a seed; give a whole number, like 0" end
+  local size = { w = sprite.width, h = sprite.height, text = size_text(sprite.width, sprite.height) }
+  if tostring(options.size or ""):match("%S") then
+    size = M.parse_size(options.size)
+    if not size then return nil, "'" .. options.size .. "' is not a tile size; give a size like 64 or 64x48" end
+  end
+  local exe = options.executable
+  if not exe or not exe:match("%S") then exe = "manifold" end
+  exe = exe:match("^%s*(.-)%s*$")
+  local program, missing = M.find_executable(exe, windows)
+  if not program then return nil, missing end
+
+  local image = Image(sprite.spec)
+  image:drawSprite(sprite, options.frame and options.frame.frameNumber or 1)
+  local argv = { program, "variants", M.INPUT, "-n", tostring(count), "--strength", tostring(strength),
+                 "--seed", seed, "--res", size.text, "-o", M.OUTPUT, "--quiet", "--json" }
+  for _, a in ipairs(M.split_args(options.extra_args)) do argv[#argv + 1] = a end
+  local output, err = M.run_cli{ sprite = sprite, image = image, argv = argv, tag = "variants", prefs = prefs,
+                                 what = "sprite", program = program, windows = windows }
+  if not output then return nil, err end
+  return output, nil, size, count
 end
 
 -- Options -----------------------------------------------------------------------------------------
@@ -603,6 +686,73 @@ function M.work(plugin, options)
   return result
 end
 
+-- "Variants of this tile...": the dialog (count, strength, seed, size, executable), then the work:
+-- the active frame as one tile, its variants opened as a new sprite, a strip of tiles with its grid
+-- set to them, named TITLE-variants.png beside the original. Without a UI: app.params, else the
+-- last run's settings.
+local function ask_variants(prefs, sprite)
+  local offered = M.default_variant_options(prefs)
+  local dlg = Dialog("Variants of this tile")
+  dlg:label{ id = "what", label = "Tile:", text = "the sprite (" .. size_text(sprite.width, sprite.height) .. ")" }
+  dlg:entry{ id = "count", label = "Variants:", text = offered.count, focus = true }
+  dlg:entry{ id = "strength", label = "Strength (0 to 1):", text = offered.strength }
+  dlg:entry{ id = "seed", label = "Seed:", text = offered.seed }
+  dlg:entry{ id = "size", label = "Size (empty: the tile's):", text = offered.size }
+  dlg:entry{ id = "executable", label = "manifold executable:", text = offered.executable }
+  dlg:entry{ id = "extra_args", label = "Extra arguments:", text = offered.extra_args }
+  dlg:button{ id = "ok", text = "&OK", focus = true }
+  dlg:button{ id = "cancel", text = "&Cancel" }
+  dlg:show()
+  local data = dlg.data
+  if not data.ok then return nil end
+  local options = {}
+  for _, name in ipairs(M.VARIANT_OPTIONS) do options[name] = data[name] end
+  return options
+end
+
+function M.work_variants(plugin, options)
+  local sprite = ready()
+  if not sprite then return nil end
+  local prefs = plugin.preferences
+  prefs.executable, prefs.extra_args = options.executable, options.extra_args
+  prefs.variants_count, prefs.variants_strength = options.count, options.strength
+  prefs.variants_seed, prefs.variants_size = options.seed, options.size
+  local output, err, size, count = M.variants{
+    sprite = sprite, frame = app.frame, count = options.count, strength = options.strength, seed = options.seed,
+    size = options.size, executable = options.executable, extra_args = options.extra_args, prefs = prefs,
+  }
+  if not output then
+    notify({ "manifold could not make variants:", err })
+    return nil
+  end
+  local ok, result = pcall(app.open, output)
+  if not ok then
+    notify(refused(result) and refusal_text("open the result " .. output)
+           or ("Could not open " .. output .. ": " .. tostring(result)))
+    return nil
+  end
+  if not result then
+    notify("Could not open " .. output)
+    return nil
+  end
+  result.gridBounds = Rectangle(0, 0, size.w, size.h)  -- one variant per cell
+  local name = result_name(sprite, { text = "variants" })
+  if name then result.filename = name end
+  if app.isUIAvailable == false then print("manifold: " .. count .. " variants of the sprite in " .. result.filename) end
+  return result
+end
+
+function M.run_variants(plugin)
+  local sprite = ready()
+  if not sprite then return nil end
+  if app.isUIAvailable == false then
+    return M.work_variants(plugin, M.script_variant_options(plugin.preferences))
+  end
+  local options = ask_variants(plugin.preferences, sprite)
+  if not options then return nil end
+  return M.work_variants(plugin, options)
+end
+
 -- "Upscale with manifold...": the dialog gathers the options, then the work. Without a UI
 -- (batch mode: Dialog() is nil, aseprite/api Changes.md v1.2.35) it is the run without questions.
 function M.run(plugin)
@@ -638,6 +788,13 @@ function init(plugin)
     title = "Upscale with manifold again",
     group = "sprite_size",
     onclick = function() M.again(plugin) end,
+    onenabled = enabled,
+  }
+  plugin:newCommand{
+    id = "ManifoldVariants",
+    title = "Variants of this tile...",
+    group = "sprite_size",
+    onclick = function() M.run_variants(plugin) end,
     onenabled = enabled,
   }
 end

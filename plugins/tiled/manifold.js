@@ -14,6 +14,12 @@
  *   Upscale tileset with manifold...   asks for the resolution (64, or 64x48 for W x H)
  *   Regenerate tileset...              renders at the tileset's own tile size: a round trip
  *                                      through the model (asks for confirmation)
+ *   Generate transitions...            a terrain transition set (a Wang set for the terrain brush)
+ *                                      of two tiles selected in the tileset, or of two image files:
+ *                                        manifold transitions A B --res N --wang corner|edge|blob
+ *                                          --variants V -o A-B.tsx --quiet --json [extra arguments]
+ *                                      (a tile is passed as TILESET.tsx#ID); opens A-B.tsx and, in
+ *                                      the map editor, adds it to the map
  *   manifold settings...               path of the manifold executable and extra arguments
  *
  * Which executable runs, first match wins:
@@ -317,8 +323,23 @@ var manifoldExtension = (function () {
         ui.log("manifold: rendering " + tiles + " tiles of '" + tileset.name + "' at " + res.w + "x" + res.h +
                " (about " + seconds + " s; Tiled waits until it is done): " + joinArgs(record.command));
 
+        if (!runCli(record, command, args, FileInfo.path(input), notFound))
+            return record;
+        var opened = openResult(output);
+        if (!opened)
+            return fail(record, "could not open " + output);
+        record.opened = opened.fileName;
+        var done = record.summary && record.summary.tiles !== undefined ? record.summary.tiles + " tiles " : "";
+        ui.log("manifold: " + done + "-> " + output);
+        last = record;
+        return record;
+    }
+
+    // Runs the CLI for `record` (its command and output set) and waits; false (after fail()) when it
+    // did not finish with exit code 0 and its output file; true with record.summary filled in.
+    function runCli(record, command, args, workingDirectory, notFound) {
         var proc = new Process();
-        proc.workingDirectory = FileInfo.path(input);
+        proc.workingDirectory = workingDirectory;
         var exitCode;
         try {
             exitCode = proc.exec(command.path, args, false);
@@ -331,27 +352,164 @@ var manifoldExtension = (function () {
         // Process.exec gives -1 both when the program could not start and when it crashed
         // (src/tiled/scriptprocess.cpp: m_process->error() != UnknownError), with what it read.
         if (exitCode === -1) {
-            if (!findExecutable(command.path))
-                return fail(record, notFound);
+            if (!findExecutable(command.path)) {
+                fail(record, notFound);
+                return false;
+            }
             var said = lastLines(stderr, 3);
-            return fail(record, "'" + command.path + "' stopped before finishing: it crashed or was killed " +
-                        "(for example for lack of memory), or could not be started" +
-                        (said ? "; it wrote: " + said : ""));
+            fail(record, "'" + command.path + "' stopped before finishing: it crashed or was killed " +
+                 "(for example for lack of memory), or could not be started" + (said ? "; it wrote: " + said : ""));
+            return false;
         }
-        if (exitCode !== 0)
-            return fail(record, cliError(stderr, stdout, exitCode));
-        if (!File.exists(output))
-            return fail(record, "the CLI finished but wrote no " + output);
-
+        if (exitCode !== 0) {
+            fail(record, cliError(stderr, stdout, exitCode));
+            return false;
+        }
+        if (!File.exists(record.output)) {
+            fail(record, "the CLI finished but wrote no " + record.output);
+            return false;
+        }
         record.summary = parseSummary(stdout);
+        return true;
+    }
+
+    // "corner", "edge 2", "blob 1" -> {kind: "blob", variants: 1}; else null.
+    function parseWangSet(text) {
+        var m = /^\s*(corner|edge|blob)\s*(\d+)?\s*$/i.exec(String(text));
+        if (!m)
+            return null;
+        var variants = m[2] !== undefined ? parseInt(m[2], 10) : 0;
+        if (variants > 15)
+            return null;
+        return { kind: m[1].toLowerCase(), variants: variants, tiles: { corner: 16, edge: 16, blob: 47 }[m[1].toLowerCase()] };
+    }
+
+    // A terrain as the CLI names it: "TILESET.tsx#ID" for a tile, or an image file; and its short name.
+    function terrainName(terrain) {
+        var m = /^(.*\.tsx)#(\d+)$/i.exec(terrain);
+        return m ? FileInfo.completeBaseName(m[1]) + "-" + m[2] : FileInfo.completeBaseName(terrain);
+    }
+
+    function terrainFile(terrain) {
+        var m = /^(.*\.tsx)#(\d+)$/i.exec(terrain);
+        return m ? m[1] : terrain;
+    }
+
+    // Runs `manifold transitions` on two terrains (tiles as TILESET.tsx#ID, or image files), opens the new
+    // tileset and adds it to the map when one is open in the map editor. `set`: "corner", "edge 2", ...
+    function transitions(first, second, resolution, set, confirmLong) {
+        var record = newRecord("transitions", resolution);
+        var asset = tiled.activeAsset;
+        var map = asset && asset.isTileMap ? asset : null;
+        var res = parseResolution(resolution);
+        if (!res)
+            return fail(record, "'" + resolution + "' is not a resolution; give a size like 64 or 64x48");
+        record.resolution = res.text;
+        var wang = parseWangSet(set === undefined ? "corner" : set);
+        if (!wang)
+            return fail(record, "'" + set + "' is not a Wang set; give corner, edge or blob, and optionally the " +
+                        "number of variants of each tile (0 to 15), like corner 2");
+        for (var i = 0; i < 2; i++) {
+            var terrain = [first, second][i];
+            if (!File.exists(terrainFile(terrain)))
+                return fail(record, terrainFile(terrain) + ": no such file");
+        }
+        var output = FileInfo.joinPaths(FileInfo.path(terrainFile(first)),
+                                        terrainName(first) + "-" + terrainName(second) + ".tsx");
+        var owners = asset ? [asset] : [];
+        var command = commandFor(owners);
+        var args = ["transitions", first, second, "--res", res.text, "--wang", wang.kind, "--variants",
+                    String(wang.variants), "-o", output, "--quiet", "--json"].concat(command.args);
+        record.command = [command.path].concat(args);
+        record.output = output;
+        var notFound = "could not run '" + command.path + "': not found; set its path with " +
+            "'manifold settings...' or the custom property manifold.path";
+        if (!findExecutable(command.path))
+            return fail(record, notFound);
+
+        var tiles = wang.tiles * (wang.variants + 1);
+        var seconds = Math.round(START_S + tiles * res.w * res.h / PIXELS_PER_S);
+        record.estimateSeconds = seconds;
+        if (confirmLong && seconds > LONG_RUN_S) {
+            var question = "manifold will render " + tiles + " transition tiles at " + res.w + "x" + res.h +
+                ": about " + seconds + " s on a 2-core CPU (less with a GPU), during which Tiled does not " +
+                "respond.\n\nRun it?";
+            if (!ui.confirm(question, "Generate transitions")) {
+                record.error = "cancelled: estimated " + seconds + " s";
+                last = record;
+                return record;
+            }
+        }
+        ui.log("manifold: rendering the " + wang.kind + " set of " + terrainName(first) + " and " +
+               terrainName(second) + " (" + tiles + " tiles) at " + res.w + "x" + res.h + " (about " + seconds +
+               " s; Tiled waits until it is done): " + joinArgs(record.command));
+        if (!runCli(record, command, args, FileInfo.path(output), notFound))
+            return record;
         var opened = openResult(output);
         if (!opened)
             return fail(record, "could not open " + output);
         record.opened = opened.fileName;
-        var done = record.summary && record.summary.tiles !== undefined ? record.summary.tiles + " tiles " : "";
-        ui.log("manifold: " + done + "-> " + output);
+        if (map) {
+            var present = false;
+            var tilesets = map.tilesets;
+            for (var t = 0; t < tilesets.length; t++)
+                if (tilesets[t].fileName === opened.fileName)
+                    present = true;
+            if (!present)
+                map.addTileset(opened);
+            tiled.activeAsset = map;
+            record.addedTo = map.fileName;
+        }
+        ui.log("manifold: " + (record.summary && record.summary.tiles !== undefined ? record.summary.tiles + " tiles " : "") +
+               "-> " + output + (map ? " (added to the map's tilesets: paint with the Terrain Sets view)" : ""));
         last = record;
         return record;
+    }
+
+    function transitionsAction() {
+        var asset = tiled.activeAsset;
+        if (!asset)
+            return fail(newRecord("transitions"), "open a tileset (or a map) first");
+        var map = asset.isTileMap ? asset : null;
+        var current = currentTileset();
+        var tileset = current.error ? null : current.tileset;
+        var selected = [];
+        if (tileset)
+            selected = map ? tiled.mapEditor.tilesetsView.selectedTiles : tileset.selectedTiles;
+        var first, second;
+        var size = tileset ? { w: tileset.tileWidth, h: tileset.tileHeight } : { w: 64, h: 64 };
+        if (selected && selected.length === 2) {
+            var problem = checkTilesetFile(tileset);
+            if (problem)
+                return fail(newRecord("transitions"), problem);
+            var ids = [];
+            for (var i = 0; i < selected.length; i++)
+                ids.push(selected[i].id);
+            first = tileset.fileName + "#" + ids[0];
+            second = tileset.fileName + "#" + ids[1];
+        } else {
+            // tiled.prompt gives "" on Cancel (see settingsAction): an empty answer cancels.
+            first = ui.prompt("Select two tiles in the tileset, or give two terrain images. First terrain (image file):",
+                              "", "Generate transitions");
+            if (first === undefined || first === null || String(first).trim() === "")
+                return null;
+            second = ui.prompt("Second terrain (image file, the same size):", "", "Generate transitions");
+            if (second === undefined || second === null || String(second).trim() === "")
+                return null;
+            first = expandHome(String(first).trim());
+            second = expandHome(String(second).trim());
+        }
+        if (map)
+            size = { w: map.tileWidth, h: map.tileHeight };  // the new tiles fit the map's grid
+        var answer = ui.prompt("Size of the new tiles (64, or 64x48 for width x height):",
+                               size.w === size.h ? String(size.w) : size.w + "x" + size.h, "Generate transitions");
+        if (answer === undefined || answer === null || String(answer).trim() === "")
+            return null;
+        var set = ui.prompt("Wang set: corner (16 tiles), edge (16) or blob (47), then how many variants of each " +
+                            "tile (for example corner 2):", "corner 0", "Generate transitions");
+        if (set === undefined || set === null || String(set).trim() === "")
+            return null;
+        return transitions(first, second, String(answer), String(set), true);
     }
 
     function upscaleAction() {
@@ -397,7 +555,7 @@ var manifoldExtension = (function () {
         if (path === undefined || path === null || String(path).trim() === "")
             return null;
         var currentArgs = joinArgs(splitArgs(settings.args));
-        var args = ui.prompt("Extra arguments for manifold upscale (e.g. --model DIR --device cpu; - for none):",
+        var args = ui.prompt("Extra arguments for manifold (e.g. --model DIR --device cpu; - for none):",
                              currentArgs || "-", "manifold settings");
         if (args === undefined || args === null || String(args).trim() === "")
             return null;
@@ -413,6 +571,7 @@ var manifoldExtension = (function () {
     var actions = [
         { id: "ManifoldUpscaleTileset", text: "Upscale tileset with manifold...", run: upscaleAction },
         { id: "ManifoldRegenerateTileset", text: "Regenerate tileset...", run: regenerateAction },
+        { id: "ManifoldGenerateTransitions", text: "Generate transitions...", run: transitionsAction },
         { id: "ManifoldSettings", text: "manifold settings...", run: settingsAction }
     ];
     actions.forEach(function (a) {
@@ -433,6 +592,8 @@ var manifoldExtension = (function () {
         ui: ui,
         system: system,
         upscale: upscale,
+        transitions: transitions,
+        parseWangSet: parseWangSet,
         expandHome: expandHome,
         findExecutable: findExecutable,
         regenerate: regenerateAction,

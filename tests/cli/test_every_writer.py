@@ -126,6 +126,24 @@ def test_upscale_refuses_an_input_as_its_output(world, kind, target):
     assert tree(world) == before
 
 
+# ---------------------------------------------------------------- transitions, variants
+def test_transitions_and_variants_write_no_file_through_a_link_at_an_output_name(world):
+    outputs = {"transitions": (["transitions", world / "tiles" / "t0.png", world / "tiles" / "t1.png", "-o",
+                                world / "out" / "set.tsx"], ["set.tsx", "set.png"]),
+               "variants": (["variants", world / "tiles" / "t0.png", "-n", 2, "-o", world / "out"],
+                            ["t0-1.png", "t0-2.png"])}
+    (world / "out").mkdir()
+    for args, names in outputs.values():
+        for name in names:
+            (world / "out" / name).symlink_to(world / "victims" / "victim")
+        before = tree(world / "tiles")
+        result = run_cli(*args, "--res", 16, "-q")
+        assert result.exit_code == 0, result.output
+        victims_intact(world)
+        assert all((world / "out" / n).is_file() and not (world / "out" / n).is_symlink() for n in names)
+        assert tree(world / "tiles") == before
+
+
 # ---------------------------------------------------------------- train, export, bench
 def train_args(world, out):
     return ["train", world / "tiles", "-o", out, "--preset", "seed-b4-h64", "--max-inputs", 32, "--batch-size", 16,

@@ -16,6 +16,9 @@ results = {}
 for name, args in {"upscale": ["upscale", sys.argv[1], "--res", "24", "-o", sys.argv[2], "-q"],
                    "upscale_seed": ["upscale", sys.argv[1], "--res", "24", "-o", sys.argv[2] + "-seed", "-q",
                                     "--model", "seed"],
+                   "transitions": ["transitions", sys.argv[1] + "/tile_01.png", sys.argv[1] + "/tile_02.png",
+                                   "--res", "16", "-o", sys.argv[2] + "-wang/set.tsx", "-q"],
+                   "variants": ["variants", sys.argv[1] + "/tile_01.png", "-n", "2", "-o", sys.argv[2] + "-v", "-q"],
                    "info": ["info", "--json"], "info_model": ["info", "--model", sys.argv[3], "--json"]}.items():
     r = runner.invoke(app, args)
     results[name] = [r.exit_code, r.output[-500:], repr(r.exception) if r.exit_code else ""]
@@ -41,7 +44,7 @@ def test_upscale_and_info_run_where_torch_cannot_be_imported(tile_folder, tmp_pa
                            str(tiny_local_model_dir)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     results = json.loads(proc.stdout.strip().splitlines()[-1])
-    for name in ("upscale", "upscale_seed", "info", "info_model"):
+    for name in ("upscale", "upscale_seed", "transitions", "variants", "info", "info_model"):
         assert results[name][0] == 0, (name, results[name])
     assert len(list((tmp_path / "out").rglob("*.png"))) == 48
     # the command line reads the training defaults and presets (pure Python), nothing else of training

@@ -145,7 +145,9 @@ def test_upscale_sprite_sheet_and_tileset(tmp_path, pictures, tiny_model_dir, ma
         {"call": "plugin:newCommand", "args": {"id": "ManifoldUpscale", "group": "sprite_size",
                                                "title": "Upscale with manifold...", "in_menu": True}},
         {"call": "plugin:newCommand", "args": {"id": "ManifoldUpscaleAgain", "group": "sprite_size",
-                                               "title": "Upscale with manifold again", "in_menu": True}}]
+                                               "title": "Upscale with manifold again", "in_menu": True}},
+        {"call": "plugin:newCommand", "args": {"id": "ManifoldVariants", "group": "sprite_size",
+                                               "title": "Variants of this tile...", "in_menu": True}}]
     tile, sheet, tilemap, cancel, no_sprite = result["cases"]
     for case in (tile, sheet, tilemap):
         assert case["ok"] and case["alerts"] == [], case
@@ -189,6 +191,48 @@ def test_upscale_sprite_sheet_and_tileset(tmp_path, pictures, tiny_model_dir, ma
     assert cancel["ok"] and cancel["shell_lines"] == [] and cancel.get("opened") is None and cancel["alerts"] == []
     assert calls(cancel, "Image:saveAs") == [] and cancel["prompts"] == []
     assert no_sprite["enabled"] is False and no_sprite["alerts"] == ["Open a sprite first."]
+
+
+def test_variants_of_this_tile(tmp_path, pictures, manifold_exe, version=NEWEST):
+    """Variants of this tile...: the dialog's count, strength, seed and size go to `manifold variants`; the
+    strip of variants opens as a new sprite with one variant per grid cell, named TITLE-variants.png beside
+    the original; Cancel runs nothing; bad numbers are said before anything runs; the same three
+    permission questions as upscale; the executable is the one the upscale dialog remembered."""
+    sprite = {"raw": pictures["tile"], "width": 16, "height": 16, "filename": str(tmp_path / "art" / "floor.aseprite")}
+    result = run_lua(tmp_path, [
+        {"name": "dialog", "sprite": sprite, "command": "ManifoldVariants",
+         "answers": [{"count": "3", "strength": "0.75", "seed": "4", "size": "32", "executable": manifold_exe,
+                      "extra_args": "--device cpu"}]},
+        {"name": "defaults", "sprite": sprite, "command": "ManifoldVariants", "answers": [{"cancel": True}]},
+        {"name": "cancel", "sprite": sprite, "command": "ManifoldVariants", "answers": [{"cancel": True}]},
+        {"name": "bad count", "sprite": sprite, "command": "ManifoldVariants", "answers": [{"count": "many"}]},
+        {"name": "bad strength", "sprite": sprite, "command": "ManifoldVariants", "answers": [{"count": "3", "strength": "2"}]},
+    ], version=version)
+    dialog, defaults, cancel, bad_count, bad_strength = result["cases"]
+    assert dialog["ok"] and dialog["alerts"] == [], dialog
+    assert dialog["argv"] == [manifold_exe, "variants", dialog["input"], "-n", "3", "--strength", "0.75", "--seed",
+                              "4", "--res", "32", "-o", dialog["output"], "--quiet", "--json", "--device", "cpu"]
+    assert png_size(dialog["kept"]) == (3 * 32, 32)
+    assert dialog["opened"]["gridBounds"] == {"x": 0, "y": 0, "width": 32, "height": 32}
+    assert dialog["opened"]["filename"] == str(tmp_path / "art" / "floor-variants.png")
+    names = [c["call"] for c in dialog["calls"]]
+    assert names.index("Dialog:show") < names.index("Image:saveAs") < names.index("app.open")
+    asked = [p["mode"] for p in dialog["prompts"]]
+    assert asked == (["write", "execute", "read"] if version != OLDEST else ["write", "read"])
+    # The same pixels as `manifold variants` run directly on the tile.
+    src, out = tmp_path / "direct.png", tmp_path / "direct-variants.png"
+    Image.fromarray(pictures["tile_array"]).save(src)
+    subprocess.run([manifold_exe, "variants", str(src), "-n", "3", "--strength", "0.75", "--seed", "4", "--res", "32",
+                    "-o", str(out), "--quiet", "--device", "cpu"], check=True)
+    assert np.array_equal(np.asarray(Image.open(dialog["kept"])), np.asarray(Image.open(out)))
+
+    # The dialog offers what the last run used.
+    offered = {w["id"]: w.get("text") for w in defaults["dialogs"][0]["widgets"] if w["kind"] == "entry"}
+    assert offered == {"count": "3", "strength": "0.75", "seed": "4", "size": "32", "executable": manifold_exe,
+                       "extra_args": "--device cpu"}
+    assert cancel["shell_lines"] == [] and cancel.get("opened") is None and calls(cancel, "Image:saveAs") == []
+    assert bad_count["alerts"] == ["manifold could not make variants:\n'many' is not a number of variants; give 1 to 64"]
+    assert "is not a strength" in bad_strength["alerts"][0] and bad_strength["shell_lines"] == []
 
 
 @pytest.mark.parametrize("version", VERSIONS)

@@ -325,9 +325,33 @@ def test_errors_are_one_line_and_leave_the_sprite_alone(aseprite, tmp_path, user
     assert not (tmp_path / "never.png").exists()
 
 
-def test_no_sprite_disables_both_commands(aseprite, tmp_path, user_folder):
+def test_no_sprite_disables_the_commands(aseprite, tmp_path, user_folder):
     run = run_aseprite(aseprite, tmp_path, user_folder,
-                       'say("upscale", app.command.ManifoldUpscale())\nsay("again", app.command.ManifoldUpscaleAgain())')
+                       'say("upscale", app.command.ManifoldUpscale())\nsay("again", app.command.ManifoldUpscaleAgain())'
+                       '\nsay("variants", app.command.ManifoldVariants())')
     assert run["code"] == 0, run
     assert first(run, "upscale") == "false" and first(run, "again") == "false"  # disabled: not run
+    assert first(run, "variants") == "false"
     assert run["messages"] == []
+
+
+def test_variants_of_this_tile(aseprite, tmp_path, user_folder, manifold_exe):
+    """Variants of this tile... in batch mode (app.params): the strip of variants comes back as a new sprite,
+    one variant per grid cell, with the pixels `manifold variants` gives directly (the embedded default model
+    on a real seamless game tile)."""
+    sand = tmp_path / "sand.png"
+    shutil.copy(PLUGINS.parent / "tests" / "data" / "terrain" / "sand.png", sand)
+    out = tmp_path / "strip.png"
+    run = run_aseprite(aseprite, tmp_path, user_folder, f'upscale("ManifoldVariants", {lua_string(out)})',
+                       inputs=[sand], params={"count": 3, "strength": 0.5, "seed": 2, "executable": manifold_exe,
+                                              "extra_args": "--device cpu"})
+    assert run["code"] == 0, run
+    assert first(run, "ManifoldVariants.returned") == "true"
+    assert (first(run, "result.width"), first(run, "result.height")) == ("96", "32")
+    assert first(run, "result.grid") == "0,0,32,32"
+    assert first(run, "result.filename") == str(tmp_path / "sand-variants.png")
+    assert run["messages"][-1].startswith("manifold: 3 variants of the sprite in ")
+    expected = tmp_path / "expected.png"
+    subprocess.run([manifold_exe, "variants", str(sand), "-n", "3", "--strength", "0.5", "--seed", "2", "--res", "32",
+                    "-o", str(expected), "--quiet", "--device", "cpu"], check=True, capture_output=True, timeout=120)
+    assert np.array_equal(visible_rgba(out), visible_rgba(expected))

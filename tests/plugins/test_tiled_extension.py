@@ -133,7 +133,8 @@ def test_upscale_regenerate_and_map_menu(tmp_path, tiny_model_dir, manifold_exe)
         {"trigger": "ManifoldUpscaleTileset", "answers": [None]},  # the user cancels the dialog
     ])
     assert tuple(int(x) for x in log["tiled_version"].split(".")[:2]) >= (1, 8)
-    assert set(log["actions"]) == {"ManifoldUpscaleTileset", "ManifoldRegenerateTileset", "ManifoldSettings"}
+    assert set(log["actions"]) == {"ManifoldUpscaleTileset", "ManifoldRegenerateTileset", "ManifoldGenerateTransitions",
+                                   "ManifoldSettings"}
     assert log["errors"] == []
     settings, _, upscale, _, regenerate, map_opened, _, from_map, _, cancelled = log["steps"]
 
@@ -231,6 +232,113 @@ def test_errors_reach_the_console(tmp_path, tiny_model_dir, manifold_exe):
     assert log["errors"] == ["manifold: " + r["error"] for r in (nothing, not_found, cli_failure, bad_res, no_file)]
     assert sorted(p.name for p in work.iterdir()) == ["broken.png", "broken.tsx", "embedded.tmx", "fix.png",
                                                      "fix.tsx"]
+
+
+TERRAIN = HERE.parent / "data" / "terrain"
+
+
+def write_terrain_project(folder: Path) -> tuple[Path, Path, Path, Path]:
+    """floor.tsx (grass and sand, real 32 px Crawl tiles, as tiles 0 and 1), a 3x2 map using it, and the two
+    tiles as image files."""
+    grass, sand = (np.asarray(Image.open(TERRAIN / f"{n}.png").convert("RGBA")) for n in ("grass", "sand"))
+    Image.fromarray(np.concatenate([grass, sand], axis=1)).save(folder / "floor.png")
+    tsx = folder / "floor.tsx"
+    tsx.write_text('<?xml version="1.0" encoding="UTF-8"?>\n<tileset version="1.8" tiledversion="1.8.2" name="floor" '
+                   'tilewidth="32" tileheight="32" tilecount="2" columns="2">\n'
+                   ' <image source="floor.png" width="64" height="32"/>\n</tileset>\n')
+    tmx = folder / "meadow.tmx"
+    tmx.write_text('<?xml version="1.0" encoding="UTF-8"?>\n<map version="1.8" tiledversion="1.8.2" '
+                   'orientation="orthogonal" renderorder="right-down" width="3" height="2" tilewidth="32" '
+                   'tileheight="32" infinite="0" nextlayerid="2" nextobjectid="1">\n'
+                   ' <tileset firstgid="1" source="floor.tsx"/>\n'
+                   ' <layer id="1" name="ground" width="3" height="2">\n  <data encoding="csv">\n1,1,2,\n1,2,2\n'
+                   '</data>\n </layer>\n</map>\n')
+    images = folder / "images"
+    images.mkdir()
+    Image.fromarray(grass).save(images / "grass.png")
+    Image.fromarray(sand).save(images / "sand.png")
+    return tsx, tmx, images / "grass.png", images / "sand.png"
+
+
+WANG_OF_NEW_TILESET = """
+var found = null;
+tiled.activeAsset.tilesets.forEach(function (t) { if (/floor-0-floor-1\\.tsx$/.test(t.fileName)) found = t; });
+if (!found) return null;
+var ws = found.wangSets[0];
+var ids = [];
+for (var i = 0; i < found.tileCount; i++) ids.push(ws.wangId(found.tile(i)).join(","));
+return {type: ws.type === WangSet.Corner ? "corner" : String(ws.type), colors: [ws.colorName(1), ws.colorName(2)],
+        tileCount: found.tileCount, tileWidth: found.tileWidth, ids: ids,
+        probabilities: [found.tile(0).probability, found.tile(16).probability]};
+"""
+
+
+def test_generate_transitions_from_two_selected_tiles_or_two_images(tmp_path, manifold_exe):
+    """Generate transitions...: two tiles selected in the map editor's Tilesets view give a corner set that is
+    added to the map (Tiled reads its Wang set: type, colours, every tile's Wang ID, the variants'
+    probabilities); two image files give an edge set opened on its own; Cancel and a bad set run nothing."""
+    from manifold_core.wang import wang_set
+
+    work = tmp_path / "work"
+    work.mkdir()
+    tsx, tmx, grass, sand = write_terrain_project(work)
+    saved = work / "meadow-saved.tmx"
+    select = ("var view = tiled.mapEditor.tilesetsView; var ts = view.currentTileset; "
+              "view.selectedTiles = [ts.tile(0), ts.tile(1)]; return view.selectedTiles.length;")
+    log = run_tiled(tmp_path, [
+        {"trigger": "ManifoldSettings", "answers": [manifold_exe, "--device cpu"]},             # 0
+        {"open": str(tmx)},
+        {"select_tileset": "floor"},
+        {"eval": select},                                                                       # 3
+        {"trigger": "ManifoldGenerateTransitions", "answers": ["32", "corner 1"]},              # 4
+        {"eval": "return tiled.activeAsset.tilesets.map(function (t) { return t.fileName; })"},  # 5
+        {"eval": WANG_OF_NEW_TILESET},                                                          # 6
+        # the user saves the map (here: Tiled's own TMX writer, to another name) and closes it
+        {"eval": f"var map = tiled.activeAsset; var problem = tiled.mapFormat('tmx').write(map, '{saved}'); "
+                 "tiled.close(map); return problem || '';"},                                           # 7
+        {"open": str(tsx)},
+        {"trigger": "ManifoldGenerateTransitions", "answers": [str(grass), str(sand), "24", "edge"]},  # 9
+        {"trigger": "ManifoldGenerateTransitions", "answers": [None]},                          # 10 Cancel
+        {"trigger": "ManifoldGenerateTransitions", "answers": [str(grass), str(sand), "24", "hexagon"]},  # 11
+    ])
+    assert log["steps"][3]["value"] == 2
+    run = log["steps"][4]["run"]
+    out = work / "floor-0-floor-1.tsx"
+    assert run["error"] is None and run["exitCode"] == 0, run
+    assert run["command"] == [manifold_exe, "transitions", f"{tsx}#0", f"{tsx}#1", "--res", "32", "--wang", "corner",
+                              "--variants", "1", "-o", str(out), "--quiet", "--json", "--device", "cpu"]
+    assert run["opened"] == str(out) and run["addedTo"] == str(tmx) and run["summary"]["tiles"] == 32
+    assert log["steps"][4]["active"]["file"] == str(tmx)  # back on the map, the new tileset in its list
+    assert log["steps"][5]["value"] == [str(tsx), str(out)]
+    wang = log["steps"][6]["value"]
+    corner = wang_set("corner")
+    assert wang["type"] == "corner" and wang["colors"] == ["floor-0", "floor-1"]
+    assert (wang["tileCount"], wang["tileWidth"]) == (32, 32)
+    assert wang["ids"] == [",".join(map(str, wid)) for wid in corner.ids] * 2
+    assert wang["probabilities"] == [0.5, 0.5]
+
+    # The map Tiled saved uses the new tileset after the old one, and loads in the Tiled command line.
+    assert log["steps"][7]["value"] == ""
+    runtime = tmp_path / "xdg"
+    runtime.mkdir(mode=0o700)
+    done = subprocess.run([require_program("tiled", "tiled"), "--export-map", "json", str(saved), str(tmp_path / "saved.json")],
+                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(runtime)},
+                          capture_output=True, text=True, timeout=TILED_TIMEOUT_S)
+    assert done.returncode == 0, done.stderr
+    exported = json.loads((tmp_path / "saved.json").read_text())
+    assert [Path(t["source"]).name for t in exported["tilesets"]] == ["floor.tsx", "floor-0-floor-1.tsx"]
+    assert exported["tilesets"][1]["firstgid"] == 3
+
+    images = log["steps"][9]["run"]
+    edge_set = work / "images" / "grass-sand.tsx"
+    assert images["error"] is None and images["opened"] == str(edge_set) and "addedTo" not in images
+    assert images["command"][1:4] == ["transitions", str(grass), str(sand)] and "edge" in images["command"]
+    assert log["steps"][9]["active"]["file"] == str(edge_set) and log["steps"][9]["active"]["tileWidth"] == 24
+    assert log["steps"][10]["run"] is None and log["steps"][10]["unused_answers"] == 0
+    assert "is not a Wang set" in log["steps"][11]["run"]["error"] and log["steps"][11]["run"]["command"] is None
+    assert any(m.startswith("manifold: rendering the corner set of floor-0 and floor-1 (32 tiles) at 32x32")
+               for m in log["messages"])
+    assert log["errors"] == ["manifold: " + log["steps"][11]["run"]["error"]]
 
 
 def fake_cli(path: Path, body: str) -> Path:

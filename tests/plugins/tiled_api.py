@@ -30,11 +30,14 @@ RECEIVERS = {
     "tiled": "tiled", "FileInfo": "FileInfo", "File": "File", "TextFile": "TextFile",
     "proc": "Process", "file": "TextFile", "tileset": "Tileset", "asset": "Asset", "assets[i]": "Asset",
     "opened": "Asset", "reloaded": "Asset", "action": "Action", "objects[i]": "TiledObject",
+    "map": "TileMap", "selected[i]": "Tile", "tilesets[t]": "Tileset",
 }
 # Chains through objects the extension does not store: tiled.mapEditor.tilesetsView.currentTileset.
 CHAINS = {
     "tiled.mapEditor.tilesetsView.currentTileset":
         ["tiled.mapEditor", "MapEditor.tilesetsView", "TilesetsView.currentTileset"],
+    "tiled.mapEditor.tilesetsView.selectedTiles":
+        ["tiled.mapEditor", "MapEditor.tilesetsView", "TilesetsView.selectedTiles"],
 }
 
 
