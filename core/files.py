@@ -19,8 +19,8 @@ The rules, for every caller:
 - A target that is one of the running command's inputs (`inputs_protected`) is a UsageError.
 - An existing file is replaced only when manifold wrote it (`made_by_manifold`: the mark every
   output carries, see `png_info`, `xml_declaration`, `JSON_MARK`); a user's own file at an
-  output's name is a UsageError before any work (`refuse_foreign`). A symlink planted there is
-  replaced, never followed. Writers into a run or model folder, whose own folder-level rules
+  output's name is a UsageError before any work (`Staging.reserve`; `Staging.refuse_foreign`
+  for a run of many files, refused as a whole). A symlink planted there is replaced, never followed. Writers into a run or model folder, whose own folder-level rules
   decide what is theirs (train's run folder, replace_folder), pass `replace_unmarked=True`.
 - `commit` renames with Ctrl-C, SIGTERM and SIGHUP held back (`signals_deferred`): all of the
   files or none; only SIGKILL or a power cut can stop it half-way.
@@ -47,8 +47,8 @@ import json
 import os
 import re
 import secrets
-import stat
 import shutil
+import stat
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -209,13 +209,6 @@ def _foreign_error(first: Path, count: int = 1, option: str = "-o") -> UsageErro
     return UsageError(f"{shown(first)} already exists and manifold did not write it{more}; move it away, "
                       f"or choose another output with {option}")
 
-
-def refuse_foreign(targets, option: str = "-o") -> None:
-    """A UsageError naming the first of `targets` that is a user's own file (and how many there
-    are), before any work: a run that writes many files refuses as a whole, not tile by tile."""
-    foreign = [Path(t) for t in targets if _foreign(Path(t))]
-    if foreign:
-        raise _foreign_error(foreign[0], len(foreign), option)
 
 
 # ---------------------------------------------------------------- folders
@@ -565,6 +558,20 @@ class Staging:
             self.unwritten[target] = tmp
             self.inodes[tmp] = inode
         return tmp
+
+    def refuse_foreign(self, targets, option: str = "-o") -> None:
+        """A UsageError naming the first of `targets` that is a user's own file (and how many there
+        are), before any work: a run that writes many files refuses as a whole, not tile by tile.
+        Their folders are reached as `reserve` reaches them (a planted folder link is refused)."""
+        if self.replace_unmarked:
+            return
+        foreign = []
+        for target in map(Path, targets):
+            refuse_input(target)  # an input named as an output is said as such, first
+            if os.path.lexists(target) and _foreign(target, self._folder(target.parent).fd):
+                foreign.append(target)
+        if foreign:
+            raise _foreign_error(foreign[0], len(foreign), option)
 
     def _take(self, target: Path) -> Path:
         tmp = self.unwritten.pop(target, None) or self.reserve(target)

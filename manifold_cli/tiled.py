@@ -35,7 +35,7 @@ from typing import Callable
 import numpy as np
 
 from manifold_core.errors import OutputError, UsageError, UserError, shown
-from manifold_core.files import Staging, refuse_foreign, xml_declaration
+from manifold_core.files import Staging, xml_declaration
 from manifold_core.runtime import RenderOptions, TileModel
 from manifold_core.tiled import (
     INT_LIMIT,
@@ -404,8 +404,8 @@ def write_tiled(model: TileModel, plan: TiledPlan, advance: Callable[[int], None
     for (_, height, width), jobs in groups.items():
         check_memory(render_memory(model, len(jobs), height, width),
                      f"{len(jobs)} tiles of an image collection at {width}x{height}", "choose a smaller --res")
-    refuse_foreign(plan.files)  # a user's own file at any output name: nothing is rendered or written
     with Staging(root=plan.root) as staging:
+        staging.refuse_foreign(plan.files)  # a user's own file at any output name: nothing is rendered or written
         for path in plan.files:
             staging.reserve(path)
         for job in plan.sheets:

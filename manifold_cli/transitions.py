@@ -25,7 +25,7 @@ from typing import Callable
 import numpy as np
 
 from manifold_core.errors import UsageError, UserError, shown
-from manifold_core.files import Staging, inputs_protected, refuse_foreign, xml_declaration
+from manifold_core.files import Staging, inputs_protected, xml_declaration
 from manifold_core.regenerate import COMPOSITE_BATCH, grid_latent, render_composite, source_edges
 from manifold_core.runtime import RenderOptions, TileModel
 from manifold_core.seams import join_report
@@ -211,7 +211,7 @@ def run_transitions(job: TransitionsJob, model: TileModel, options: RenderOption
                  + sheet_bytes, f"{job.tiles} tiles at {job.width}x{job.height}", "choose a smaller --res or fewer "
                  "--variants")
     with inputs_protected(job.inputs), Staging(root=job.tsx.parent) as stage:
-        refuse_foreign([job.png, job.tsx])  # a user's own file at either name: refused before the work
+        stage.refuse_foreign([job.png, job.tsx])  # a user's own file at either name: refused before the work
         stage.reserve(job.png)  # an output that cannot be written fails before the work
         stage.reserve(job.tsx)
         rendered = render_transitions(job, model, options, advance)

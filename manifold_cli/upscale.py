@@ -35,7 +35,7 @@ from typing import Callable, ClassVar
 import numpy as np
 
 from manifold_core.errors import TooLargeError, UsageError, UserError, shown
-from manifold_core.files import Staging, inputs_protected, make_folder, refuse_foreign, remove_folders
+from manifold_core.files import Staging, inputs_protected, make_folder, remove_folders
 from manifold_core.pixelart import palette_of
 from manifold_core.runtime import ENCODE_BATCH, RenderOptions, TileModel
 from manifold_core.tiles import Grid, Sheet, find_images, read_rgba, slice_sheet, write_png
@@ -414,10 +414,10 @@ def upscale_folder(model: TileModel, source: Path, out: Path, height: int, width
                  "choose a smaller --res")
     t0 = time.perf_counter()
     done, skipped = 0, []
-    refuse_foreign(targets)  # a user's own file among the targets: the whole run is refused, nothing written
     made = make_folder(out)
     try:
         with Staging(durable=False, root=out) as stage:
+            stage.refuse_foreign(targets)  # a user's own file among them: the whole run is refused, nothing written
             stage.reserve(out / "probe")  # an output folder that cannot be written fails before any work
             stage.discard()
             for start in range(0, len(files), per_chunk):

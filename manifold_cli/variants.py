@@ -22,7 +22,7 @@ from typing import Callable
 import numpy as np
 
 from manifold_core.errors import UsageError, shown
-from manifold_core.files import Staging, inputs_protected, refuse_foreign
+from manifold_core.files import Staging, inputs_protected
 from manifold_core.regenerate import COMPOSITE_BATCH, render_composite, source_edges
 from manifold_core.runtime import RenderOptions, TileModel
 from manifold_core.seams import join_report
@@ -114,7 +114,7 @@ def run_variants(job: VariantsJob, model: TileModel, options: RenderOptions,
                  "choose a smaller --res or fewer variants")
     root = job.strip.parent if job.strip is not None else job.folder
     with inputs_protected(job.ref.files), Staging(root=root) as stage:
-        refuse_foreign(job.files)  # any of them a user's own file: the whole run is refused
+        stage.refuse_foreign(job.files)  # any of them a user's own file: the whole run is refused
         for path in job.files:
             stage.reserve(path)
         rendered = render_variants(job, model, options, advance)

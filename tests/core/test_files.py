@@ -36,14 +36,14 @@ def test_atomic_write_writes_the_whole_file_and_leaves_no_temporary(tmp_path):
     target = tmp_path / "a.bin"
     atomic_write(target, lambda p: p.write_bytes(b"new"))
     assert target.read_bytes() == b"new" and entries(tmp_path) == ["a.bin"]
-    atomic_write(target, lambda p: p.write_bytes(b"newer"), durable=False)
+    atomic_write(target, lambda p: p.write_bytes(b"newer"), durable=False, replace_unmarked=True)  # a run folder's
     assert target.read_bytes() == b"newer" and entries(tmp_path) == ["a.bin"]
 
 
 def test_temporaries_are_random_names_with_the_prefix_and_the_pid(tmp_path):
     seen = []
     for _ in range(3):
-        atomic_write(tmp_path / "a.png", lambda p: seen.append(p) or p.write_bytes(b"x"))
+        atomic_write(tmp_path / "a.png", lambda p: seen.append(p) or p.write_bytes(b"x"), replace_unmarked=True)
     assert len({p.name for p in seen}) == 3
     assert all(p.parent == tmp_path and p.name.startswith(f"{TEMP_PREFIX}{os.getpid()}-")
                and p.suffix == ".png" for p in seen)
@@ -59,7 +59,7 @@ def test_an_error_while_writing_leaves_the_old_file_and_no_temporary(tmp_path, e
         raise error("boom")
 
     with pytest.raises(error):
-        atomic_write(target, write)
+        atomic_write(target, write, replace_unmarked=True)
     assert target.read_bytes() == b"old" and entries(tmp_path) == ["a.bin"]
 
 
@@ -86,7 +86,7 @@ def test_staging_renames_all_at_commit_or_none(tmp_path):
     assert (tmp_path / "sub" / "a.txt").read_text() == "a" and (tmp_path / "b.txt").read_text() == "b"
 
     with pytest.raises(RuntimeError):
-        with Staging() as stage:
+        with Staging(replace_unmarked=True) as stage:  # b.txt is not marked: replaced as a run folder's file
             stage.write(tmp_path / "new" / "deeper" / "c.txt", lambda p: p.write_text("c"))
             stage.write(tmp_path / "b.txt", lambda p: p.write_text("changed"))
             raise RuntimeError
