@@ -20,8 +20,9 @@ The rules, for every caller:
 - An existing file is replaced only when manifold wrote it (`made_by_manifold`: the mark every
   output carries, see `png_info`, `xml_declaration`, `JSON_MARK`); a user's own file at an
   output's name is a UsageError before any work (`Staging.reserve`; `Staging.refuse_foreign`
-  for a run of many files, refused as a whole). A symlink planted there is replaced, never followed. Writers into a run or model folder, whose own folder-level rules
-  decide what is theirs (train's run folder, replace_folder), pass `replace_unmarked=True`.
+  for a run of many files, refused as a whole). A symlink planted there is replaced, never
+  followed. Writers into a run or model folder, whose own folder-level rules decide what is
+  theirs (train's run folder, replace_folder), pass `replace_unmarked=True`.
 - `commit` renames with Ctrl-C, SIGTERM and SIGHUP held back (`signals_deferred`): all of the
   files or none; only SIGKILL or a power cut can stop it half-way.
 - A temporary is a new name in the target's own folder (so the rename is atomic), created with
