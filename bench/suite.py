@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
+from manifold_core.files import software
 from manifold_core.runtime import DEFAULT_MODEL_DIR, load_card, resolve_model
 
 from .context import Context
@@ -90,7 +91,7 @@ def plot(result: dict, out_png: str | Path) -> None:
     m = result["machine"]
     fig.suptitle(f"manifold bench, {m.get('cpu', '?')}, {m['cores']} cores, {m['date'][:10]}", fontsize=10)
     fig.tight_layout()
-    fig.savefig(out_png, format="png")
+    fig.savefig(out_png, format="png", metadata={"Software": software()})  # marked: a rerun may replace it
     plt.close(fig)
 
 

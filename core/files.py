@@ -17,6 +17,12 @@ The rules, for every caller:
   depth, is an OutputError, and nothing is written through it. `write_stream` hands the writer
   the very file we created; `write` (by name) is for libraries that only take a file name.
 - A target that is one of the running command's inputs (`inputs_protected`) is a UsageError.
+- An existing file is replaced only when manifold wrote it (`made_by_manifold`: the mark every
+  output carries, see `png_info`, `xml_declaration`, `JSON_MARK`); a user's own file at an
+  output's name is a UsageError before any work (`Staging.reserve`; `Staging.refuse_foreign`
+  for a run of many files, refused as a whole). A symlink planted there is replaced, never
+  followed. Writers into a run or model folder, whose own folder-level rules decide what is
+  theirs (train's run folder, replace_folder), pass `replace_unmarked=True`.
 - `commit` renames with Ctrl-C, SIGTERM and SIGHUP held back (`signals_deferred`): all of the
   files or none; only SIGKILL or a power cut can stop it half-way.
 - A temporary is a new name in the target's own folder (so the rename is atomic), created with
@@ -37,9 +43,13 @@ The rules, for every caller:
 from __future__ import annotations
 
 import errno
+import functools
+import json
 import os
+import re
 import secrets
 import shutil
+import stat
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -101,6 +111,105 @@ def output_error(exc: OSError, path: str | Path) -> OutputError:
     """An OSError met while writing `path`, as one line saying what to do."""
     reason = _REASONS.get(exc.errno) or f"{exc.strerror or exc.__class__.__name__}; choose another output location"
     return OutputError(f"{shown(path)}: cannot write: {reason}")
+
+
+# ---------------------------------------------------------------- what manifold wrote
+JSON_MARK = "written_by"  # the top-level field of a JSON object manifold wrote
+_XML_MARK = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*<\?xml[^>]{0,200}\?>\s*<!-- written by manifold\b")
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_JSON_LIMIT = 16 << 20  # a JSON output of ours is a few kB; a larger file is not read to decide
+
+
+@functools.lru_cache(maxsize=1)
+def software() -> str:
+    """What every output says wrote it: `manifold <version>` (just `manifold` from a source tree)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"manifold {version('manifold-tiles')}"
+    except PackageNotFoundError:
+        return "manifold"
+
+
+def png_info():
+    """The PNG text chunks of every PNG manifold writes (PIL's `pnginfo=`): Software = manifold."""
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    info.add_text("Software", software())
+    return info
+
+
+def xml_declaration() -> bytes:
+    """The first bytes of every Tiled file manifold writes: the declaration and the comment that
+    marks it as ours. Tiled drops comments when it saves a file, and then the file is the user's."""
+    return (b'<?xml version="1.0" encoding="UTF-8"?>\n'
+            b"<!-- written by " + software().encode() + b"; saved again in Tiled it is yours, and manifold "
+            b"will not replace it -->\n")
+
+
+def made_by_manifold(path: str | Path, dir_fd: int | None = None) -> bool:
+    """Whether `path` is a regular file that carries manifold's mark: a PNG whose Software text
+    chunk (before the image data: only the header is read) starts with "manifold", a Tiled XML file
+    that opens with the `written by manifold` comment, or a JSON object whose JSON_MARK field does.
+    A symlink is never followed (False); anything unreadable, or of another kind, is False."""
+    try:
+        fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC | _BINARY | getattr(os, "O_NONBLOCK", 0),
+                     dir_fd=dir_fd)
+    except (OSError, ValueError):
+        return False
+    try:
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                return False
+            head = f.read(512)
+            f.seek(0)
+            if head.startswith(_PNG_SIGNATURE):
+                return _png_marked(f)
+            if _XML_MARK.match(head):
+                return True
+            if head.lstrip().startswith(b"{"):
+                return _json_marked(f)
+            return False
+    except (OSError, ValueError):
+        return False
+
+
+def _png_marked(f) -> bool:
+    from PIL import PngImagePlugin
+
+    try:  # the plugin itself reads the chunks up to the image data; Image.open would also refuse a huge size
+        with PngImagePlugin.PngImageFile(f) as image:
+            return str(image.info.get("Software", "")).startswith("manifold")
+    except Exception:  # noqa: BLE001 - a PNG PIL cannot read is not one manifold wrote
+        return False
+
+
+def _json_marked(f) -> bool:
+    text = f.read(_JSON_LIMIT + 1)
+    if len(text) > _JSON_LIMIT:
+        return False
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(data, dict) and str(data.get(JSON_MARK, "")).startswith("manifold")
+
+
+def _foreign(target: Path, dir_fd: int | None = None) -> bool:
+    """An existing regular file (not followed) at `target` that manifold did not write."""
+    try:
+        st = os.stat(target.name if dir_fd is not None else target, dir_fd=dir_fd, follow_symlinks=False)
+    except (OSError, ValueError):
+        return False
+    return stat.S_ISREG(st.st_mode) and not made_by_manifold(target.name if dir_fd is not None else target, dir_fd)
+
+
+def _foreign_error(first: Path, count: int = 1, option: str = "-o") -> UsageError:
+    more = f" (and {count - 1} more output{'s' if count > 2 else ''} of this run)" if count > 1 else ""
+    return UsageError(f"{shown(first)} already exists and manifold did not write it{more}; move it away, "
+                      f"or choose another output with {option}")
+
 
 
 # ---------------------------------------------------------------- folders
@@ -407,13 +516,18 @@ class Staging:
 
     `root`: the output folder; every folder between it and a target is made by us or checked, one
     component at a time, never through a symlink (see _open_folder). Every target is checked
-    against the command's inputs (refuse_input). commit() renames with the signals deferred, so
-    Ctrl-C or SIGTERM cannot stop it half-way (only SIGKILL or a power cut can).
+    against the command's inputs (refuse_input), and an existing regular file at a target that
+    manifold did not write (made_by_manifold) is a UsageError when it is reserved, before any work;
+    `replace_unmarked=True` is for run and model folders only, whose own folder-level rules decide
+    that every file there is theirs (train's run folder check; export's replace_folder). commit()
+    renames with the signals deferred, so Ctrl-C or SIGTERM cannot stop it half-way (only SIGKILL
+    or a power cut can).
     """
 
-    def __init__(self, durable: bool = True, root: str | Path | None = None):
+    def __init__(self, durable: bool = True, root: str | Path | None = None, replace_unmarked: bool = False):
         self.durable = durable
         self.root = Path(root) if root is not None else None
+        self.replace_unmarked = replace_unmarked
         self.pending: list[tuple[Path, Path]] = []  # (temporary, target)
         self.unwritten: dict[Path, Path] = {}  # target -> temporary reserved but not yet written
         self.made: list[Path] = []
@@ -427,12 +541,15 @@ class Staging:
             clean_stale(opened.fd if opened.fd is not None else folder, folder)
         return self.folders[folder]
 
-    def reserve(self, target: str | Path) -> Path:
+    def reserve(self, target: str | Path, option: str = "-o") -> Path:
         """A new temporary file beside `target` (its folder made if missing) to be renamed onto it;
-        the next `write(target, ...)` fills this one."""
+        the next `write(target, ...)` fills this one. A user's own file at `target` is refused
+        (`option` is the one the error line suggests to choose another output)."""
         target = Path(target)
         refuse_input(target)
         folder = self._folder(target.parent)
+        if not self.replace_unmarked and _foreign(target, folder.fd):
+            raise _foreign_error(target, option=option)
         with signals_deferred():  # made and recorded as one step: an interrupt cannot leave it unrecorded
             try:
                 tmp, inode = _new_file(folder, target.suffix)
@@ -442,6 +559,20 @@ class Staging:
             self.unwritten[target] = tmp
             self.inodes[tmp] = inode
         return tmp
+
+    def refuse_foreign(self, targets, option: str = "-o") -> None:
+        """A UsageError naming the first of `targets` that is a user's own file (and how many there
+        are), before any work: a run that writes many files refuses as a whole, not tile by tile.
+        Their folders are reached as `reserve` reaches them (a planted folder link is refused)."""
+        if self.replace_unmarked:
+            return
+        foreign = []
+        for target in map(Path, targets):
+            refuse_input(target)  # an input named as an output is said as such, first
+            if os.path.lexists(target) and _foreign(target, self._folder(target.parent).fd):
+                foreign.append(target)
+        if foreign:
+            raise _foreign_error(foreign[0], len(foreign), option)
 
     def _take(self, target: Path) -> Path:
         tmp = self.unwritten.pop(target, None) or self.reserve(target)
@@ -574,20 +705,21 @@ def _new_file(folder: _Folder, suffix: str) -> tuple[Path, int]:
 
 
 def atomic_write(path: str | Path, write: Callable[[Path], object], durable: bool = True,
-                 root: str | Path | None = None) -> None:
+                 root: str | Path | None = None, replace_unmarked: bool = False) -> None:
     """write(tmp) writes the whole file to a new temporary beside `path`, which is then renamed onto
     `path`: a reader sees the old file or the new one, never part of one. On any error (an
-    OutputError for OSErrors) `path` is untouched and no temporary is left."""
-    with Staging(durable, root) as stage:
+    OutputError for OSErrors) `path` is untouched and no temporary is left. An existing file that
+    manifold did not write is refused unless `replace_unmarked` (see Staging)."""
+    with Staging(durable, root, replace_unmarked) as stage:
         stage.write(path, write)
         stage.commit()
 
 
 def atomic_write_stream(path: str | Path, write: Callable[[object], object], durable: bool = True,
-                        root: str | Path | None = None) -> None:
+                        root: str | Path | None = None, replace_unmarked: bool = False) -> None:
     """atomic_write with an open binary file: write(stream) (PIL's save, matplotlib's savefig,
     torch.save and bytes all take one); no name is ever opened by a library, so nothing is followed."""
-    with Staging(durable, root) as stage:
+    with Staging(durable, root, replace_unmarked) as stage:
         stage.write_stream(path, write)
         stage.commit()
 

@@ -229,7 +229,10 @@ def checkerboard(height: int, width: int, cell: int = 4) -> np.ndarray:
 
 
 def write_png(path: str | Path, rgba: np.ndarray) -> None:
-    Image.fromarray(rgba, "RGBA").save(path, format="PNG")  # a temporary's name may not end in .png
+    """An RGBA PNG marked as manifold's (files.png_info), so a rerun may replace it and nothing else."""
+    from .files import png_info
+
+    Image.fromarray(rgba, "RGBA").save(path, format="PNG", pnginfo=png_info())  # a temporary's name may not end in .png
 
 
 def collect_tiles(inputs: list[str | Path], grid: Grid | None = None) -> tuple[list[str], list[np.ndarray]]:

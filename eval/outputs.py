@@ -24,7 +24,7 @@ from pathlib import Path
 from PIL import Image
 
 from manifold_core.errors import OutputError, UsageError, shown
-from manifold_core.files import Staging
+from manifold_core.files import Staging, png_info
 
 
 class Outputs:
@@ -48,11 +48,11 @@ class Outputs:
         if resolved in self.claimed:
             raise UsageError(f"{option} {shown(target)} is named twice; give each output its own name")
         self.claimed.add(resolved)
-        self.stage.reserve(target)
+        self.stage.reserve(target, option)
         return target
 
     def image(self, target: str | Path, picture: Image.Image) -> None:
-        self.stage.write(Path(target), lambda tmp: picture.save(tmp, format="PNG"))
+        self.stage.write(Path(target), lambda tmp: picture.save(tmp, format="PNG", pnginfo=png_info()))
 
     def text(self, target: str | Path, content: str) -> None:
         self.stage.write(Path(target), lambda tmp: Path(tmp).write_text(content, encoding="utf-8"))

@@ -71,10 +71,12 @@ def quantize_model_dir(model_dir: str | Path) -> dict:
     """Write decoder.int8.onnx into a model directory and note it in model.json; returns the note."""
     model_dir = Path(model_dir)
     kept: list[str] = []
-    atomic_write(model_dir / INT8_DECODER, lambda tmp: kept.extend(quantize_decoder(model_dir / "decoder.onnx", tmp)))
+    # a model folder's own files (its model.json says so): replaced as they are
+    atomic_write(model_dir / INT8_DECODER, lambda tmp: kept.extend(quantize_decoder(model_dir / "decoder.onnx", tmp)),
+                 replace_unmarked=True)
     card_path = model_dir / "model.json"
     card = json.loads(card_path.read_text())
     card["int8"] = {"decoder": INT8_DECODER, "recipe": RECIPE, "kept_fp32": kept}
-    atomic_write(card_path, lambda tmp: tmp.write_text(json.dumps(card, indent=2) + "\n"))
+    atomic_write(card_path, lambda tmp: tmp.write_text(json.dumps(card, indent=2) + "\n"), replace_unmarked=True)
     return card["int8"]
 

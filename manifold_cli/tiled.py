@@ -35,7 +35,7 @@ from typing import Callable
 import numpy as np
 
 from manifold_core.errors import OutputError, UsageError, UserError, shown
-from manifold_core.files import Staging
+from manifold_core.files import Staging, xml_declaration
 from manifold_core.runtime import RenderOptions, TileModel
 from manifold_core.tiled import (
     INT_LIMIT,
@@ -113,7 +113,9 @@ class TiledPlan(Plan):
 
 # ---------------------------------------------------------------- scaling XML
 def xml_bytes(root: ET.Element) -> bytes:
-    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode").encode() + b"\n"
+    """The file's bytes, opening with manifold's mark (files.xml_declaration): a rerun replaces it,
+    and once Tiled has saved it again (dropping the comment) it is the user's."""
+    return xml_declaration() + ET.tostring(root, encoding="unicode").encode() + b"\n"
 
 
 def number(value: float) -> str:
@@ -403,6 +405,7 @@ def write_tiled(model: TileModel, plan: TiledPlan, advance: Callable[[int], None
         check_memory(render_memory(model, len(jobs), height, width),
                      f"{len(jobs)} tiles of an image collection at {width}x{height}", "choose a smaller --res")
     with Staging(root=plan.root) as staging:
+        staging.refuse_foreign(plan.files)  # a user's own file at any output name: nothing is rendered or written
         for path in plan.files:
             staging.reserve(path)
         for job in plan.sheets:

@@ -25,7 +25,7 @@ from typing import Callable
 import numpy as np
 
 from manifold_core.errors import UsageError, UserError, shown
-from manifold_core.files import Staging, inputs_protected
+from manifold_core.files import Staging, inputs_protected, xml_declaration
 from manifold_core.regenerate import COMPOSITE_BATCH, grid_latent, render_composite, source_edges
 from manifold_core.runtime import RenderOptions, TileModel
 from manifold_core.seams import join_report
@@ -180,7 +180,8 @@ def tsx_root(job: TransitionsJob) -> ET.Element:
 
 
 def tsx_bytes(root: ET.Element) -> bytes:
-    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode").encode() + b"\n"
+    """The .tsx bytes, opening with manifold's mark (files.xml_declaration) so a rerun may replace it."""
+    return xml_declaration() + ET.tostring(root, encoding="unicode").encode() + b"\n"
 
 
 def all_pairs(job: TransitionsJob) -> list[tuple[int, int, str]]:
@@ -210,6 +211,7 @@ def run_transitions(job: TransitionsJob, model: TileModel, options: RenderOption
                  + sheet_bytes, f"{job.tiles} tiles at {job.width}x{job.height}", "choose a smaller --res or fewer "
                  "--variants")
     with inputs_protected(job.inputs), Staging(root=job.tsx.parent) as stage:
+        stage.refuse_foreign([job.png, job.tsx])  # a user's own file at either name: refused before the work
         stage.reserve(job.png)  # an output that cannot be written fails before the work
         stage.reserve(job.tsx)
         rendered = render_transitions(job, model, options, advance)

@@ -417,6 +417,7 @@ def upscale_folder(model: TileModel, source: Path, out: Path, height: int, width
     made = make_folder(out)
     try:
         with Staging(durable=False, root=out) as stage:
+            stage.refuse_foreign(targets)  # a user's own file among them: the whole run is refused, nothing written
             stage.reserve(out / "probe")  # an output folder that cannot be written fails before any work
             stage.discard()
             for start in range(0, len(files), per_chunk):

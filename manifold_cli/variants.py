@@ -114,6 +114,7 @@ def run_variants(job: VariantsJob, model: TileModel, options: RenderOptions,
                  "choose a smaller --res or fewer variants")
     root = job.strip.parent if job.strip is not None else job.folder
     with inputs_protected(job.ref.files), Staging(root=root) as stage:
+        stage.refuse_foreign(job.files)  # any of them a user's own file: the whole run is refused
         for path in job.files:
             stage.reserve(path)
         rendered = render_variants(job, model, options, advance)

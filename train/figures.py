@@ -32,7 +32,8 @@ def plot_losses(log_csv: str | Path, out_png: str | Path, title: str = "") -> No
     ax.legend()
     ax.set_title(title or "training")
     fig.tight_layout()
-    atomic_write_stream(out_png, lambda f: fig.savefig(f, format="png"), durable=False)
+    atomic_write_stream(out_png, lambda f: fig.savefig(f, format="png"), durable=False,
+                        replace_unmarked=True)  # into the run folder, whose files are the run's
     plt.close(fig)
 
 
@@ -68,5 +69,6 @@ def plot_repros(model, tiles: torch.Tensor, out_png: str | Path, count: int = 8)
             if i == 0:
                 ax.set_title(label, fontsize=8)
     fig.tight_layout()
-    atomic_write_stream(out_png, lambda f: fig.savefig(f, format="png"), durable=False)
+    atomic_write_stream(out_png, lambda f: fig.savefig(f, format="png"), durable=False,
+                        replace_unmarked=True)  # into the run folder, whose files are the run's
     plt.close(fig)

@@ -220,7 +220,8 @@ def write_log(path: Path, rows: list[dict]) -> None:
     writer = csv.DictWriter(text, LOG_FIELDS)
     writer.writeheader()
     writer.writerows(rows)
-    atomic_write_stream(path, lambda f: f.write(text.getvalue().encode()), durable=False)
+    atomic_write_stream(path, lambda f: f.write(text.getvalue().encode()), durable=False,
+                        replace_unmarked=True)  # the run folder is ours (check_run_folder)
 
 
 def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True, overwrite: bool = False) -> dict:
@@ -299,8 +300,10 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True, ov
         state = {"format": CHECKPOINT_FORMAT, "info": json.dumps(info), "model": weights,
                  "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                  "generator": generator.get_state(), "step": step, "wall_s": wall_s}
-        atomic_write_stream(out / CHECKPOINT, lambda f: torch.save(state, f))
-        atomic_write_stream(out / "config.json", lambda f: f.write(json.dumps(info, indent=2).encode()))
+        # the run folder was checked to be ours when the run began: its files are replaced as they are
+        atomic_write_stream(out / CHECKPOINT, lambda f: torch.save(state, f), replace_unmarked=True)
+        atomic_write_stream(out / "config.json", lambda f: f.write(json.dumps(info, indent=2).encode()),
+                            replace_unmarked=True)
 
     # Ctrl-C: finish the step, write a checkpoint, stop cleanly (a second Ctrl-C stops at once)
     interrupted = []

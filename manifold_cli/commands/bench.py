@@ -54,7 +54,7 @@ def bench(
                                  f"{' or '.join(f'--only {n}' for n in drawable())}")
         with inputs_protected([resolve_model(model), data]), Staging(durable=False) as stage:  # --plot never on an input
             if plot_png is not None:
-                stage.reserve(plot_png)  # an unwritable location fails now, not after the run
+                stage.reserve(plot_png, "--plot")  # an unwritable location fails now, not after the run
             result = run(quick=quick, model=model, data=data, only=only, memory_tiles=memory_tiles,
                          quality_inputs=quality_inputs, log=lambda s: console.print(f"[dim]{s}[/]", highlight=False))
             if plot_png is not None:

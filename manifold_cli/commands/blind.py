@@ -41,6 +41,7 @@ def blind(
     be written; 6 a model that cannot load or breaks.
     """
     from manifold_core.errors import UsageError
+    from manifold_core.files import JSON_MARK, software
     from manifold_eval.blind import blind_sheets
     from manifold_eval.inputs import load_tiles
     from manifold_eval.outputs import Outputs
@@ -68,7 +69,8 @@ def blind(
             for name, picture in sheets:
                 outputs.claim(out / name, "--out")
                 outputs.image(out / name, picture)
-            outputs.text(key_path, json.dumps(key, indent=1) + "\n")
+            marked = {JSON_MARK: software(), **key}  # marked as manifold's: a rerun may replace it
+            outputs.text(key_path, json.dumps(marked, indent=1) + "\n")
             outputs.commit()
     except UserError as exc:
         fail(str(exc), getattr(exc, "exit_status", 1))

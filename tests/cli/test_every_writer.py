@@ -1,6 +1,8 @@
 """Every command that writes a file: it refuses an input as its output, and never writes
 through a symlink planted at an output's name or at a folder below its output folder, at any depth.
-The victims the links point to are checked byte for byte afterwards.
+The victims the links point to are checked byte for byte afterwards. An existing file at an
+output's name is replaced only when manifold wrote it (a rerun); a user's own file there, or one
+that lost manifold's mark, refuses the whole run before anything is written.
 
 `eval --sheet` is the eval side of the same issue (manifold_eval, another branch) and is listed
 here as skipped until it goes through manifold_core.files too.
@@ -223,3 +225,114 @@ def test_bench_plot_never_writes_through_a_link_and_refuses_an_input(world, cann
 def test_eval_sheet_never_writes_through_a_link_and_refuses_an_input(world):
     result = run_cli("eval", world / "tiles", "--sheet", world / "tiles" / "t0.png", "--methods", "nearest", "--scale", "2")
     assert result.exit_code == 2
+
+
+# ---------------------------------------------------------------- a user's own file at an output's name
+MINE = b"my notes, not a tile"
+
+
+def state(folder: Path) -> dict:
+    """Every file's bytes and inode: a file replaced by identical bytes still shows (a new inode)."""
+    return {str(p.relative_to(folder)): (sha(p), p.stat().st_ino) for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def refused_as_foreign(result, name: str) -> None:
+    assert result.exit_code == 2, result.output
+    assert "already exists and manifold did not write it" in result.output and name in result.output, result.output
+    assert "Traceback" not in result.output
+
+
+def resave_without_mark(path: Path) -> None:
+    """What another program does: the same pixels saved again, without manifold's Software chunk."""
+    with Image.open(path) as image:
+        image.load()
+        assert image.info.get("Software", "").startswith("manifold")  # it was marked
+        copy = image.copy()
+    copy.save(path, format="PNG")
+
+
+@pytest.mark.parametrize("kind", UPSCALES)
+def test_upscale_replaces_its_own_outputs_and_refuses_a_users_file(world, kind):
+    _, folder, files = UPSCALES[kind]
+    out = world / folder
+    assert run_upscale(world, kind).exit_code == 0
+    first = state(out)
+    assert run_upscale(world, kind).exit_code == 0  # a rerun onto its own outputs: replaced, the same bytes
+    again = state(out)
+    assert {k: v[0] for k, v in again.items()} == {k: v[0] for k, v in first.items()}
+    assert all(again[k][1] != first[k][1] for k in files)  # really written again, not skipped
+    mine = out / files[-1]  # the folder's deepest tile, the Tiled tileset's sheet, the only image
+    mine.write_bytes(MINE)
+    before = state(out)
+    refused_as_foreign(run_upscale(world, kind), files[-1])
+    assert state(out) == before and mine.read_bytes() == MINE  # nothing written, not even the other outputs
+    assert not [p for p in out.rglob("*") if p.name.startswith(".manifold-tmp-")]
+
+
+def test_upscale_refuses_a_png_that_lost_the_mark_and_a_tsx_tiled_saved(world):
+    assert run_upscale(world, "folder").exit_code == 0
+    resave_without_mark(world / "out" / "t0.png")
+    (world / "out" / "sub" / "t2.png").write_bytes(MINE)
+    result = run_upscale(world, "folder")
+    refused_as_foreign(result, ".png")
+    assert ("t0.png" in result.output) != ("t2.png" in result.output)  # a folder run names the first one
+    assert "and 1 more output" in result.output  # and counts the rest
+    assert run_upscale(world, "tsx").exit_code == 0
+    tsx = world / "out" / "set-32.tsx"
+    assert b"<!-- written by manifold" in tsx.read_bytes()[:200]
+    tsx.write_text("\n".join(line for line in tsx.read_text().splitlines() if "<!--" not in line))  # as Tiled saves it
+    before = state(world / "out")
+    refused_as_foreign(run_upscale(world, "tsx"), "set-32.tsx")
+    assert state(world / "out") == before
+
+
+def test_transitions_and_variants_replace_their_own_outputs_and_refuse_a_users_file(world):
+    commands = {"transitions": (["transitions", world / "tiles" / "t0.png", world / "tiles" / "t1.png", "-o",
+                                 world / "tr" / "set.tsx", "--res", 16, "-q"], world / "tr", "set.tsx"),
+                "variants": (["variants", world / "tiles" / "t0.png", "-n", 2, "-o", world / "va", "--res", 16, "-q"],
+                             world / "va", "t0-2.png")}
+    for args, out, name in commands.values():
+        assert run_cli(*args).exit_code == 0
+        first = state(out)
+        assert run_cli(*args).exit_code == 0
+        assert {k: v[0] for k, v in state(out).items()} == {k: v[0] for k, v in first.items()}
+        (out / name).write_bytes(MINE)
+        before = state(out)
+        refused_as_foreign(run_cli(*args), name)
+        assert state(out) == before
+    resave_without_mark(world / "tr" / "set.png")
+    (world / "tr" / "set.tsx").unlink()
+    refused_as_foreign(run_cli(*commands["transitions"][0]), "set.png")
+
+
+def test_eval_sheet_and_blind_replace_their_own_outputs_and_refuse_a_users_file(world):
+    sheet = world / "report" / "sheet.png"
+    evaluate = ["eval", world / "tiles", "--sheet", sheet, "--methods", "nearest", "--scale", "2", "-q"]
+    assert run_cli(*evaluate).exit_code == 0
+    assert run_cli(*evaluate).exit_code == 0, "a rerun onto its own sheet"
+    resave_without_mark(sheet)
+    refused_as_foreign(run_cli(*evaluate), "sheet.png")
+
+    blind = ["blind", world / "tiles", "--pair", "nearest,mmpx", "--scale", "2", "-o", world / "blind"]
+    assert run_cli(*blind).exit_code == 0
+    key = json.loads((world / "blind" / "key.json").read_text())
+    assert key["written_by"].startswith("manifold") and key["rows"]
+    first = state(world / "blind")
+    assert run_cli(*blind).exit_code == 0
+    assert {k: v[0] for k, v in state(world / "blind").items()} == {k: v[0] for k, v in first.items()}
+    del key["written_by"]
+    (world / "blind" / "key.json").write_text(json.dumps(key))  # the user's own copy of a key
+    before = state(world / "blind")
+    refused_as_foreign(run_cli(*blind), "key.json")
+    assert state(world / "blind") == before
+
+
+def test_bench_plot_replaces_its_own_plot_and_refuses_a_users_file(world, canned_bench):
+    plot = world / "plot.png"
+    bench = ["bench", "--only", "training", "--plot", plot, "--data", world / "tiles"]
+    assert run_cli(*bench).exit_code == 0
+    assert run_cli(*bench).exit_code == 0, "a rerun onto its own plot"
+    resave_without_mark(plot)
+    result = run_cli(*bench)
+    refused_as_foreign(result, "plot.png")
+    assert "--plot" in result.output

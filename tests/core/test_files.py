@@ -1,24 +1,33 @@
-"""Reliability of manifold_core.files: temporaries, atomic writes, folders swapped in, stale leftovers."""
+"""Reliability of manifold_core.files: temporaries, atomic writes, folders swapped in, stale leftovers,
+and a user's own file at an output's name (replaced only when manifold wrote it)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
+from PIL import Image
 
-from manifold_core.errors import OutputError
+from manifold_core.errors import OutputError, UsageError
 from manifold_core.files import (
+    JSON_MARK,
     TEMP_PREFIX,
     Staging,
     atomic_write,
+    atomic_write_stream,
     clean_stale,
     is_temporary,
+    made_by_manifold,
     make_folder,
     replace_folder,
     temporary_folder,
+    xml_declaration,
 )
+from manifold_core.tiles import write_png
 
 
 def entries(folder):
@@ -36,14 +45,14 @@ def test_atomic_write_writes_the_whole_file_and_leaves_no_temporary(tmp_path):
     target = tmp_path / "a.bin"
     atomic_write(target, lambda p: p.write_bytes(b"new"))
     assert target.read_bytes() == b"new" and entries(tmp_path) == ["a.bin"]
-    atomic_write(target, lambda p: p.write_bytes(b"newer"), durable=False)
+    atomic_write(target, lambda p: p.write_bytes(b"newer"), durable=False, replace_unmarked=True)  # a run folder's
     assert target.read_bytes() == b"newer" and entries(tmp_path) == ["a.bin"]
 
 
 def test_temporaries_are_random_names_with_the_prefix_and_the_pid(tmp_path):
     seen = []
     for _ in range(3):
-        atomic_write(tmp_path / "a.png", lambda p: seen.append(p) or p.write_bytes(b"x"))
+        atomic_write(tmp_path / "a.png", lambda p: seen.append(p) or p.write_bytes(b"x"), replace_unmarked=True)
     assert len({p.name for p in seen}) == 3
     assert all(p.parent == tmp_path and p.name.startswith(f"{TEMP_PREFIX}{os.getpid()}-")
                and p.suffix == ".png" for p in seen)
@@ -59,7 +68,7 @@ def test_an_error_while_writing_leaves_the_old_file_and_no_temporary(tmp_path, e
         raise error("boom")
 
     with pytest.raises(error):
-        atomic_write(target, write)
+        atomic_write(target, write, replace_unmarked=True)
     assert target.read_bytes() == b"old" and entries(tmp_path) == ["a.bin"]
 
 
@@ -86,7 +95,7 @@ def test_staging_renames_all_at_commit_or_none(tmp_path):
     assert (tmp_path / "sub" / "a.txt").read_text() == "a" and (tmp_path / "b.txt").read_text() == "b"
 
     with pytest.raises(RuntimeError):
-        with Staging() as stage:
+        with Staging(replace_unmarked=True) as stage:  # b.txt is not marked: replaced as a run folder's file
             stage.write(tmp_path / "new" / "deeper" / "c.txt", lambda p: p.write_text("c"))
             stage.write(tmp_path / "b.txt", lambda p: p.write_text("changed"))
             raise RuntimeError
@@ -282,3 +291,108 @@ def test_a_signal_during_the_renames_waits_until_all_are_done(tmp_path, monkeypa
         signal.signal(signal.SIGINT, previous)
     assert [t.read_text() for t in targets] == [t.name for t in targets]
     assert not [p for p in tmp_path.iterdir() if is_temporary(p)]
+
+
+# ---------------------------------------------------------------- what manifold wrote
+def tile():
+    return np.arange(4 * 4 * 4, dtype=np.uint8).reshape(4, 4, 4)
+
+
+def test_made_by_manifold_knows_its_png_xml_and_json_and_nothing_else(tmp_path):
+    ours = tmp_path / "ours.png"
+    with open(ours, "wb") as f:
+        write_png(f, tile())
+    assert made_by_manifold(ours)
+    plain = tmp_path / "plain.png"
+    Image.fromarray(tile()).save(plain)  # the same pixels from another program: no Software chunk
+    assert not made_by_manifold(plain)
+    other = tmp_path / "other.png"
+    from PIL.PngImagePlugin import PngInfo
+    info = PngInfo()
+    info.add_text("Software", "GIMP 2.10")
+    Image.fromarray(tile()).save(other, pnginfo=info)
+    assert not made_by_manifold(other)
+
+    (tmp_path / "ours.tsx").write_bytes(xml_declaration() + b'<tileset name="s"/>\n')
+    (tmp_path / "tiled.tsx").write_bytes(b'<?xml version="1.0" encoding="UTF-8"?>\n<tileset name="s"/>\n')
+    (tmp_path / "late.tsx").write_bytes(b'<?xml version="1.0"?>\n<tileset>' + b"<!-- written by manifold -->" +
+                                        b"</tileset>")  # the mark only counts right after the declaration
+    assert made_by_manifold(tmp_path / "ours.tsx")
+    assert not made_by_manifold(tmp_path / "tiled.tsx") and not made_by_manifold(tmp_path / "late.tsx")
+
+    (tmp_path / "ours.json").write_text(json.dumps({JSON_MARK: "manifold 0.1.0", "rows": {}}))
+    (tmp_path / "list.json").write_text(json.dumps(["manifold"]))
+    (tmp_path / "theirs.json").write_text(json.dumps({"rows": {}}))
+    (tmp_path / "broken.json").write_text('{"written_by": "manifold"')
+    assert made_by_manifold(tmp_path / "ours.json")
+    assert not any(made_by_manifold(tmp_path / n) for n in ("list.json", "theirs.json", "broken.json"))
+
+    (tmp_path / "garbage.png").write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(200))
+    (tmp_path / "empty").write_bytes(b"")
+    (tmp_path / "notes.txt").write_text("manifold")
+    assert not any(made_by_manifold(tmp_path / n) for n in ("garbage.png", "empty", "notes.txt", "missing", "."))
+
+
+def test_made_by_manifold_never_follows_a_symlink(tmp_path):
+    ours = tmp_path / "ours.png"
+    with open(ours, "wb") as f:
+        write_png(f, tile())
+    (tmp_path / "link.png").symlink_to(ours)
+    assert made_by_manifold(ours) and not made_by_manifold(tmp_path / "link.png")
+
+
+def test_made_by_manifold_reads_only_the_header_of_a_huge_png(tmp_path):
+    """Pillow's decompression-bomb guard (in Image.open) must not make a large sheet of ours foreign."""
+    big = tmp_path / "big.png"
+    with open(big, "wb") as f:
+        write_png(f, np.zeros((1, 1, 4), np.uint8))
+    data = bytearray(big.read_bytes())
+    import struct
+    import zlib
+    ihdr = struct.pack(">IIBBBBB", 20000, 20000, 8, 6, 0, 0, 0)  # 400 Mpx declared: over Pillow's limit
+    data[8:33] = struct.pack(">I", 13) + b"IHDR" + ihdr + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
+    big.write_bytes(bytes(data))
+    assert made_by_manifold(big)
+
+
+def test_staging_refuses_a_users_file_and_replaces_its_own(tmp_path):
+    target = tmp_path / "a.png"
+    atomic_write_stream(target, lambda f: write_png(f, tile()))
+    atomic_write_stream(target, lambda f: write_png(f, tile() // 2))  # ours: replaced
+    assert np.asarray(Image.open(target))[0, 1, 0] == tile()[0, 1, 0] // 2
+    Image.fromarray(tile()).save(target)  # re-saved by another program: the mark is gone
+    mine = target.read_bytes()
+    with pytest.raises(UsageError, match="a.png already exists and manifold did not write it.*-o"):
+        with Staging() as stage:
+            stage.reserve(target)
+    assert target.read_bytes() == mine and entries(tmp_path) == ["a.png"]
+    with pytest.raises(UsageError, match="another output with --plot"):
+        with Staging() as stage:
+            stage.reserve(target, "--plot")
+    with pytest.raises(UsageError, match="manifold did not write it"):
+        atomic_write_stream(target, lambda f: f.write(b"never"))
+    assert target.read_bytes() == mine
+    atomic_write(target, lambda p: p.write_bytes(b"run"), replace_unmarked=True)  # a run folder's own file
+    assert target.read_bytes() == b"run"
+
+
+def test_a_symlink_at_the_target_is_still_replaced_not_followed(tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_bytes(b"precious")
+    (tmp_path / "a.png").symlink_to(victim)
+    atomic_write_stream(tmp_path / "a.png", lambda f: write_png(f, tile()))
+    assert victim.read_bytes() == b"precious" and made_by_manifold(tmp_path / "a.png")
+
+
+def test_refuse_foreign_names_the_first_and_counts_the_rest_before_anything_is_made(tmp_path):
+    targets = [tmp_path / "out" / f"t{i}.png" for i in range(4)]
+    (tmp_path / "out").mkdir()
+    for path in targets[1:3]:
+        path.write_bytes(b"mine")
+    with Staging(root=tmp_path / "out") as stage:
+        with pytest.raises(UsageError, match=r"t1.png already exists .* \(and 1 more output of this run\)"):
+            stage.refuse_foreign(targets)
+        assert not stage.pending
+    assert entries(tmp_path / "out") == ["t1.png", "t2.png"]
+    with Staging(root=tmp_path / "out", replace_unmarked=True) as stage:
+        stage.refuse_foreign(targets)  # opted out: a run folder's rules decide
