@@ -3,9 +3,8 @@ through a symlink planted at an output's name or at a folder below its output fo
 The victims the links point to are checked byte for byte afterwards. An existing file at an
 output's name is replaced only when manifold wrote it (a rerun); a user's own file there, or one
 that lost manifold's mark, refuses the whole run before anything is written.
-
-`eval --sheet` is the eval side of the same issue (manifold_eval, another branch) and is listed
-here as skipped until it goes through manifold_core.files too.
+`eval --sheet` and `blind` write through manifold_core.files too (eval/outputs.py) and are
+covered here beside the others.
 """
 
 from __future__ import annotations
