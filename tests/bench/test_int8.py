@@ -10,7 +10,7 @@ from manifold_bench import suite
 from manifold_bench.sections.int8 import int8_quality
 from manifold_core.runtime import TileModel
 from manifold_core.synthetic import make_tiles
-from manifold_core.tiles import rgba_to_channels
+from manifold_core.tiles import premultiply, rgba_to_channels
 from manifold_eval.metrics import psnr
 
 
@@ -28,14 +28,22 @@ def test_int8_output_is_close_to_fp32(which, tiny_model_dir):
 
 
 def test_int8_quality_scores_both_paths_against_the_originals(tiny_local_model_dir):
-    tiles = rgba_to_channels(make_tiles(20, 32, seed=8), 4)
+    rgba = make_tiles(20, 32, seed=8, transparent_share=1.0)
+    rgba[rgba[..., 3] == 0, :3] = 180  # colour left under transparent pixels, as editors often leave it
+    rgba[:, :4, :, 3] = np.where(rgba[:, :4, :, 3] > 0, 128, 0)  # and a band of half alpha
+    tiles = rgba_to_channels(rgba, 4)
     q = int8_quality(tiny_local_model_dir, tiles, "procedural")
     assert (q["tiles"], q["source"]) == (20, "procedural")
     assert q["psnr_loss_db"] == pytest.approx(q["psnr_fp32_db"] - q["psnr_int8_db"], abs=2e-3)
     assert 0 < q["psnr_fp32_db"] < q["int8_vs_fp32_psnr_db"]  # int8 is far closer to fp32 than fp32 to the tiles
     fp32 = TileModel.load(tiny_local_model_dir, "cpu")
-    decoded = fp32.decode(fp32.encode(fp32.encoder_input(make_tiles(20, 32, seed=8))), 32, 32)
-    assert q["psnr_fp32_db"] == pytest.approx(psnr(tiles.astype(float), 255 * decoded), abs=1e-3)
+    assert fp32.card.premultiplied  # the local kind's colours are premultiplied by alpha
+    decoded = fp32.decode(fp32.encode(fp32.encoder_input(rgba)), 32, 32)
+    premultiplied = premultiply(tiles.astype(np.float32) / 255) * 255
+    assert not np.allclose(premultiplied, tiles)  # the two forms differ on these tiles
+    # scored in the model's own form: straight originals against premultiplied output would measure
+    # the conversion, not the model
+    assert q["psnr_fp32_db"] == pytest.approx(psnr(premultiplied, 255 * decoded), abs=1e-3)
 
 
 def test_a_model_without_the_int8_decoder_is_noted(tiny_model_dir, tmp_path):
