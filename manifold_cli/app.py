@@ -10,15 +10,16 @@ onnxruntime only for commands that render.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, Iterator
 
 import typer
 from rich.console import Console
 
-from manifold_core.errors import UserError
+from manifold_core.errors import EXIT_INTERRUPTED, UserError
 from manifold_core.pixelart import ALPHAS, PALETTES, STYLES
-from manifold_core.runtime import DEVICES, EDGES, PRECISIONS
+from manifold_core.runtime import DEVICES, EDGES, PRECISIONS, RenderOptions
 from manifold_train.config import COORDINATES, TRAIN_PRECISIONS
 
 app = typer.Typer(
@@ -90,6 +91,32 @@ def fail(message: str | UserError, code: int | None = None):
         code = getattr(message, "exit_status", 1)
     print_error(str(message))
     raise typer.Exit(code)
+
+
+@contextmanager
+def command_errors(interrupted: str = "interrupted; no half-written or temporary file is left") -> Iterator[None]:
+    """A rendering command's body: a UserError is its one `error:` line (a folder's skipped files
+    first), Ctrl-C or SIGTERM the `interrupted` line with status 130. An ImportError counts as the
+    interrupt only when a signal came (it can land inside an import); otherwise the installation is
+    broken and the traceback is the report."""
+    try:
+        yield
+    except UserError as exc:
+        for line in getattr(exc, "skipped", ()):  # a folder none of whose files could be read
+            warn(line)
+        fail(exc)
+    except (KeyboardInterrupt, ImportError) as exc:
+        from .interrupts import signalled
+
+        if isinstance(exc, ImportError) and not signalled:
+            raise
+        fail(interrupted, EXIT_INTERRUPTED)
+
+
+def render_options(edges: Enum, style: Enum, palette: Enum | None, alpha: Enum | None) -> RenderOptions:
+    """--edges, --style and the --palette/--alpha that override its halves, as one RenderOptions."""
+    styled = STYLES[style.value]
+    return RenderOptions(edges.value, palette.value if palette else styled[0], alpha.value if alpha else styled[1])
 
 
 errors_printed = 0  # cli.main words an interrupt that Typer swallowed (it returns 130) only when none was

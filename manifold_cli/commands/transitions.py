@@ -8,11 +8,9 @@ from typing import Optional
 
 import typer
 
-from manifold_core.errors import UserError
-from manifold_core.pixelart import STYLES
 from manifold_core.wang import KINDS
 
-from ..app import Alpha, Device, Edges, Palette, Style, app, choices, console, fail, one_line, progress_bar
+from ..app import Alpha, Device, Edges, Palette, Style, app, choices, command_errors, console, one_line, progress_bar, render_options
 
 WangKind = choices("WangKind", KINDS)
 
@@ -56,30 +54,19 @@ def transitions(
     work; 4 the output cannot be written there; 5 too large for this machine's memory; 6 a
     broken model folder; 130 interrupted.
     """
-    from manifold_core.errors import EXIT_INTERRUPTED
-
-    try:  # everything, the imports too: a SIGTERM at any moment is the one `interrupted` line
-        from manifold_core.runtime import RenderOptions, TileModel
+    with command_errors():  # everything, the imports too: a SIGTERM is the one `interrupted` line
+        from manifold_core.runtime import TileModel
 
         from ..options import resolution
         from ..transitions import plan_transitions, run_transitions
 
         height, width = resolution(res)
         job = plan_transitions(first, second, out, height, width, WangKind(wang).value, variants, seed, boundary)
-        styled = STYLES[Style(style).value]
-        options = RenderOptions(edges.value, palette.value if palette else styled[0], alpha.value if alpha else styled[1])
+        options = render_options(edges, Style(style), palette, alpha)
         tile_model = TileModel.load(model, device.value)
         with progress_bar(quiet or as_json) as progress:
             task = progress.add_task(f"{job.kind} set at {width}x{height}", total=job.tiles)
             summary = run_transitions(job, tile_model, options, lambda n: progress.advance(task, n))
-    except UserError as exc:
-        fail(exc)
-    except (KeyboardInterrupt, ImportError) as exc:
-        from ..interrupts import signalled
-
-        if isinstance(exc, ImportError) and not signalled:
-            raise
-        fail("interrupted; no half-written or temporary file is left", EXIT_INTERRUPTED)
     joins = summary.joins
     result = {"tiles": summary.tiles, "wang": job.kind, "variants": job.variants, "seconds": round(summary.seconds, 3),
               "provider": summary.provider, "resolution": [width, height], "output": str(summary.output),

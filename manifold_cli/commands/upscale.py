@@ -8,9 +8,6 @@ from typing import Optional
 
 import typer
 
-from manifold_core.errors import UserError
-from manifold_core.pixelart import STYLES
-
 from ..app import (
     Alpha,
     Device,
@@ -19,11 +16,12 @@ from ..app import (
     Palette,
     Style,
     app,
+    command_errors,
     console,
-    fail,
     one_line,
     plural,
     progress_bar,
+    render_options,
     warn,
 )
 from ..options import Margin, Resolution, Spacing, TileSize
@@ -72,33 +70,22 @@ def upscale(
     written); 2 options that cannot work; 4 the output cannot be written there; 5 too large for
     this machine's memory; 6 a broken model folder; 130 interrupted.
     """
-    from manifold_core.errors import EXIT_INTERRUPTED, EXIT_SKIPPED
+    from manifold_core.errors import EXIT_SKIPPED
 
-    try:  # everything, the imports too: a SIGTERM at any moment is the one `interrupted` line
-        from manifold_core.runtime import RenderOptions, TileModel
+    # everything, the imports too: a SIGTERM at any moment is the one `interrupted` line
+    with command_errors("interrupted; no half-written or temporary file is left (tiles already written stay)"):
+        from manifold_core.runtime import TileModel
 
         from ..options import resolution, sheet_grid
         from ..upscale import make_plan
 
         height, width = resolution(res)
         plan = make_plan(source, out, height, width, sheet_grid(tile_size, margin, spacing), allow_outside)
-        styled = STYLES[Style(style).value]
-        options = RenderOptions(edges.value, palette.value if palette else styled[0], alpha.value if alpha else styled[1])
+        options = render_options(edges, Style(style), palette, alpha)
         tile_model = TileModel.load(model, device.value, precision.value)
         with progress_bar(quiet or as_json) as progress:
             task = progress.add_task(f"upscaling to {width}x{height}", total=plan.tiles)
             summary = plan.run(tile_model, options, lambda n: progress.advance(task, n))
-    except UserError as exc:
-        for line in getattr(exc, "skipped", ()):  # a folder none of whose files could be read
-            warn(line)
-        fail(exc)
-    except (KeyboardInterrupt, ImportError) as exc:
-        from ..interrupts import signalled
-
-        if isinstance(exc, ImportError) and not signalled:  # a broken installation, not an interrupt
-            raise
-        fail("interrupted; no half-written or temporary file is left (tiles already written stay)",
-             EXIT_INTERRUPTED)
     report(summary, plan, width, height, as_json)
     if summary.skipped:
         raise typer.Exit(EXIT_SKIPPED)

@@ -8,10 +8,7 @@ from typing import Optional
 
 import typer
 
-from manifold_core.errors import UserError
-from manifold_core.pixelart import STYLES
-
-from ..app import Alpha, Device, Edges, Palette, Style, app, console, fail, one_line, progress_bar
+from ..app import Alpha, Device, Edges, Palette, Style, app, command_errors, console, one_line, progress_bar, render_options
 
 
 @app.command()
@@ -51,30 +48,19 @@ def variants(
     work; 4 the output cannot be written there; 5 too large for this machine's memory; 6 a
     broken model folder; 130 interrupted.
     """
-    from manifold_core.errors import EXIT_INTERRUPTED
-
-    try:
-        from manifold_core.runtime import RenderOptions, TileModel
+    with command_errors():  # everything, the imports too: a SIGTERM is the one `interrupted` line
+        from manifold_core.runtime import TileModel
 
         from ..options import resolution
         from ..variants import plan_variants, run_variants
 
         size = resolution(res) if res is not None else None
         job = plan_variants(tile, count, out, size, seed, strength)
-        styled = STYLES[Style(style).value]
-        options = RenderOptions(edges.value, palette.value if palette else styled[0], alpha.value if alpha else styled[1])
+        options = render_options(edges, Style(style), palette, alpha)
         tile_model = TileModel.load(model, device.value)
         with progress_bar(quiet or as_json) as progress:
             task = progress.add_task(f"{count} variants at {job.width}x{job.height}", total=count + 1)
             summary = run_variants(job, tile_model, options, lambda n: progress.advance(task, n))
-    except UserError as exc:
-        fail(exc)
-    except (KeyboardInterrupt, ImportError) as exc:
-        from ..interrupts import signalled
-
-        if isinstance(exc, ImportError) and not signalled:
-            raise
-        fail("interrupted; no half-written or temporary file is left", EXIT_INTERRUPTED)
     joins = summary.joins
     result = {"tiles": summary.tiles, "seconds": round(summary.seconds, 3), "provider": summary.provider,
               "resolution": [job.width, job.height], "strength": job.strength, "output": str(summary.output),
