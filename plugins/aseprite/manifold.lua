@@ -650,6 +650,22 @@ end
 -- The work, without any question: write the active sprite (its frame, as one tile or a sheet) or
 -- the active tilemap layer's tileset, run manifold, open the result as a new sprite (the active
 -- one afterwards). Returns the new sprite, or nil after telling the user why.
+-- The sprite manifold wrote, opened (app.open asks for read access), or nil with the reason
+-- said to the user.
+local function open_result(output)
+  local ok, result = pcall(app.open, output)
+  if not ok then
+    notify(refused(result) and refusal_text("open the result " .. output)
+           or ("Could not open " .. output .. ": " .. tostring(result)))
+    return nil
+  end
+  if not result then
+    notify("Could not open " .. output)
+    return nil
+  end
+  return result
+end
+
 function M.work(plugin, options)
   local sprite = ready()
   if not sprite then return nil end
@@ -667,16 +683,8 @@ function M.work(plugin, options)
   end
   prefs.resolution = res.text  -- what "Upscale with manifold again" uses
   -- 3. read: open the result (app.open asks for read access).
-  local ok, result = pcall(app.open, output)
-  if not ok then
-    notify(refused(result) and refusal_text("open the result " .. output)
-           or ("Could not open " .. output .. ": " .. tostring(result)))
-    return nil
-  end
-  if not result then
-    notify("Could not open " .. output)
-    return nil
-  end
+  local result = open_result(output)
+  if not result then return nil end
   if source.tile then
     result.gridBounds = Rectangle(0, 0, res.w, res.h)  -- a sheet: every cell is now res.w x res.h
   end
@@ -725,16 +733,8 @@ function M.work_variants(plugin, options)
     notify({ "manifold could not make variants:", err })
     return nil
   end
-  local ok, result = pcall(app.open, output)
-  if not ok then
-    notify(refused(result) and refusal_text("open the result " .. output)
-           or ("Could not open " .. output .. ": " .. tostring(result)))
-    return nil
-  end
-  if not result then
-    notify("Could not open " .. output)
-    return nil
-  end
+  local result = open_result(output)
+  if not result then return nil end
   result.gridBounds = Rectangle(0, 0, size.w, size.h)  -- one variant per cell
   local name = result_name(sprite, { text = "variants" })
   if name then result.filename = name end
