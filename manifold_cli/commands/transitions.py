@@ -10,7 +10,21 @@ import typer
 
 from manifold_core.wang import KINDS
 
-from ..app import Alpha, Device, Edges, Palette, Style, app, choices, command_errors, console, one_line, progress_bar, render_options
+from ..app import (
+    Alpha,
+    Device,
+    Edges,
+    Palette,
+    Style,
+    app,
+    choices,
+    command_errors,
+    console,
+    one_line,
+    plural,
+    progress_bar,
+    render_options,
+)
 
 WangKind = choices("WangKind", KINDS)
 
@@ -74,8 +88,9 @@ def transitions(
     if as_json:
         print(json.dumps(result))
         return
+    with_variants = f", {plural(job.variants, 'variant')}" if job.variants else ""
     console.print(one_line(f"{summary.tiles} tiles ({job.kind} set of {job.a.name} and {job.b.name}"
-                           f"{f', {job.variants} variants' if job.variants else ''}) -> {job.tsx} + {job.png.name}  "
+                           f"{with_variants}) -> {job.tsx} + {job.png.name}  "
                            f"({summary.seconds:.2f} s, {summary.provider})"), highlight=False, markup=False)
     console.print(one_line(f"joins: mean step across the {joins['pairs']} edges Tiled may join "
                            f"{joins['edge_mean']:.1f} (at most {joins['edge_max']:.1f}); between neighbouring pixels "
