@@ -23,7 +23,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from PIL import Image, ImageGrab
 
@@ -50,13 +52,37 @@ def make_tileset(tiles: Path, folder: Path) -> Path:
     return tsx
 
 
-def xdo(display: str, *commands: list[str], pause: float = 0.6) -> str:
+def xdo(display: str, *commands: list, pause: float = 0.6) -> str:
+    """Run xdotool commands on the display one after the other, `pause` seconds after each."""
     out = ""
     for command in commands:
-        out = subprocess.run(["xdotool", *command], env={**os.environ, "DISPLAY": display}, check=True,
+        out = subprocess.run(["xdotool", *map(str, command)], env={**os.environ, "DISPLAY": display}, check=True,
                              capture_output=True, text=True).stdout
         time.sleep(pause)
     return out
+
+
+@contextmanager
+def tiled_on_xvfb(display: str, home: Path, work: Path, document: Path, cwd: Path) -> Iterator[None]:
+    """Tiled opening `document` on a new virtual X display of SIZE, its window at the top left filling
+    it, with `home` as HOME (its extensions and settings); both processes are ended afterwards."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "QT_", "WAYLAND"))}
+    env.update(HOME=str(home), DISPLAY=display, QT_QPA_PLATFORM="xcb", XDG_RUNTIME_DIR=str(work))
+    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", f"{SIZE[0]}x{SIZE[1]}x24", "-nolisten", "tcp"])
+    tiled = None
+    try:
+        time.sleep(1.5)
+        tiled = subprocess.Popen(["tiled", "--new-instance", str(document)], env=env, cwd=cwd,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        window = xdo(display, ["search", "--sync", "--onlyvisible", "--class", "tiled"]).split()[0]
+        xdo(display, ["windowmove", window, "0", "0"], ["windowsize", "--sync", window, str(SIZE[0]), str(SIZE[1])])
+        yield
+    finally:
+        if tiled:
+            tiled.kill()
+            tiled.wait()
+        xvfb.kill()
+        xvfb.wait()
 
 
 def wait_for(path: Path, seconds: float) -> None:
@@ -90,36 +116,22 @@ def main() -> None:
     project.mkdir()
     tsx = make_tileset(args.tiles, project)
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "QT_", "WAYLAND"))}
-    env.update(HOME=str(home), DISPLAY=args.display, QT_QPA_PLATFORM="xcb", XDG_RUNTIME_DIR=str(work))
-    xvfb = subprocess.Popen(["Xvfb", args.display, "-screen", "0", f"{SIZE[0]}x{SIZE[1]}x24", "-nolisten", "tcp"])
-    tiled = None
     d = args.display
     try:
-        time.sleep(1.5)
-        tiled = subprocess.Popen(["tiled", "--new-instance", str(tsx)], env=env, cwd=project,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        window = xdo(d, ["search", "--sync", "--onlyvisible", "--class", "tiled"]).split()[0]
-        xdo(d, ["windowmove", window, "0", "0"], ["windowsize", "--sync", window, str(SIZE[0]), str(SIZE[1])])
-        xdo(d, ["mousemove", "14", str(SIZE[1] - 15), "click", "1"])        # status bar: show the Console
-        xdo(d, ["mousemove", "159", "10", "click", "1"])                     # Tileset menu
-        xdo(d, ["mousemove", "259", "217", "click", "1"], pause=1.0)         # Upscale tileset with manifold...
-        xdo(d, ["key", "ctrl+a"], ["type", "64"], ["key", "Return"])         # the extension's dialog
-        wait_for(project / "dungeon-64.tsx", 60)
-        time.sleep(2.0)
-        xdo(d, ["mousemove", "159", "10", "click", "1"], ["mousemove", "259", "217"])  # menu again, item lit
-        shot = ImageGrab.grab(xdisplay=d)
+        with tiled_on_xvfb(d, home, work, tsx, project):
+            xdo(d, ["mousemove", "14", str(SIZE[1] - 15), "click", "1"])        # status bar: show the Console
+            xdo(d, ["mousemove", "159", "10", "click", "1"])                     # Tileset menu
+            xdo(d, ["mousemove", "259", "217", "click", "1"], pause=1.0)         # Upscale tileset with manifold...
+            xdo(d, ["key", "ctrl+a"], ["type", "64"], ["key", "Return"])         # the extension's dialog
+            wait_for(project / "dungeon-64.tsx", 60)
+            time.sleep(2.0)
+            xdo(d, ["mousemove", "159", "10", "click", "1"], ["mousemove", "259", "217"])  # menu again, item lit
+            shot = ImageGrab.grab(xdisplay=d)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         shot.save(args.out, optimize=True)
         print(f"wrote {args.out} {shot.size}")
     finally:
-        if tiled:
-            tiled.kill()
-            tiled.wait()
-        xvfb.kill()
-        xvfb.wait()
         shutil.rmtree(work, ignore_errors=True)
-
 
 if __name__ == "__main__":
     main()

@@ -23,27 +23,23 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
+from make_screenshot import tiled_on_xvfb
+from make_screenshot import xdo as shared_xdo
 from PIL import ImageGrab
 
 HERE = Path(__file__).resolve().parent
 TERRAIN = HERE.parents[1] / "tests" / "data" / "terrain"
-SIZE = (1280, 800)
 MAP_W, MAP_H, TILE = 14, 9, 64
 # Strokes of the terrain brush, in map corners (x 0..14, y 0..9): a broad patch, a path, a pond.
 STROKES = [[(2, 3), (6, 3)], [(2, 4), (7, 4)], [(3, 5), (6, 5)], [(7, 4), (9, 5), (11, 6), (12, 8)],
            [(10, 2), (11, 2)], [(4, 7), (5, 7)]]
 
 
-def xdo(display: str, *commands: list, pause: float = 0.5) -> str:
-    out = ""
-    for command in commands:
-        out = subprocess.run(["xdotool", *map(str, command)], env={**os.environ, "DISPLAY": display}, check=True,
-                             capture_output=True, text=True).stdout
-        time.sleep(pause)
-    return out
+xdo = partial(shared_xdo, pause=0.5)
 
 
 def map_box(display: str) -> tuple[int, int, int, int]:
@@ -109,17 +105,8 @@ def main() -> None:
     shutil.copy(args.second, project / args.second.name)
     tmx = make_project(project, project / args.first.name, project / args.second.name, args.model)
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "QT_", "WAYLAND"))}
-    env.update(HOME=str(home), DISPLAY=args.display, QT_QPA_PLATFORM="xcb", XDG_RUNTIME_DIR=str(work))
-    xvfb = subprocess.Popen(["Xvfb", args.display, "-screen", "0", f"{SIZE[0]}x{SIZE[1]}x24", "-nolisten", "tcp"])
-    tiled = None
     d = args.display
-    try:
-        time.sleep(1.5)
-        tiled = subprocess.Popen(["tiled", "--new-instance", str(tmx)], env=env, cwd=project,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        window = xdo(d, ["search", "--sync", "--onlyvisible", "--class", "tiled"]).split()[0]
-        xdo(d, ["windowmove", window, "0", "0"], ["windowsize", "--sync", window, str(SIZE[0]), str(SIZE[1])])
+    with tiled_on_xvfb(d, home, work, tmx, project):
         time.sleep(1.0)
         xdo(d, ["mousemove", "252", "31", "click", "1"])      # close the Project view
         xdo(d, ["mousemove", "262", "100", "click", "1"])     # close the Properties view, which moved left
@@ -132,15 +119,9 @@ def main() -> None:
         xdo(d, ["mousemove", "995", "745"], pause=0.8)        # off the map: no brush preview
         shot = ImageGrab.grab(xdisplay=d)
         xdo(d, ["key", "ctrl+s"], pause=1.5)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        shot.save(args.out, optimize=True)
-        print(f"wrote {args.out} {shot.size}; map on screen at {box}")
-    finally:
-        if tiled:
-            tiled.kill()
-            tiled.wait()
-        xvfb.kill()
-        xvfb.wait()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    shot.save(args.out, optimize=True)
+    print(f"wrote {args.out} {shot.size}; map on screen at {box}")
     exported = work / "meadow.json"
     runtime = work / "xdg"
     runtime.mkdir(mode=0o700)
