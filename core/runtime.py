@@ -42,7 +42,8 @@ import numpy as np
 
 from .card import ModelCard, read_card
 from .errors import ModelError, UsageError, UserError, shown
-from .pixelart import ALPHAS, PALETTES, finish, snaps
+from .footprints import back_project, repair_footprints
+from .pixelart import ALPHAS, PALETTES, finish, hard_alpha, snaps
 from .tiles import channels_to_rgba, is_empty, premultiply, resize_tile, rgba_to_channels, unpremultiply
 
 # onnxruntime's telemetry writes a device id and a database under ~/.cache at import unless this
@@ -59,6 +60,7 @@ PRECISIONS = ("fp32", "int8")
 DEVICES = ("auto", "cpu", "cuda")
 DECODER_FILES = {"fp32": "decoder.onnx", "int8": "decoder.int8.onnx"}
 EDGES = ("clamp", "wrap", "auto")  # how the local kind sees beyond a tile's border
+FOOTPRINTS = ("keep", "free")  # RenderOptions.footprints
 NUMPY_PAD = {"clamp": "edge", "wrap": "wrap"}
 
 
@@ -212,13 +214,18 @@ class RenderOptions:
     """How render() sees and finishes tiles (`manifold upscale --edges/--palette/--alpha`), one
     value per call. `edges` (models that pad their input): "clamp" repeats the border pixels
     outward, "wrap" continues from the opposite side (a seamless tile stays seamless), "auto"
-    wraps the tiles that are seamless. `palette` and `alpha`: pixel-art finishing (pixelart.py)."""
+    wraps the tiles that are seamless. `palette` and `alpha`: pixel-art finishing (pixelart.py).
+    `footprints`: "keep" (each source pixel's footprint keeps its colour on average: footprints.py)
+    or "free" (the decoder's pixels as they are)."""
 
     edges: str = "clamp"
     palette: str = "off"
     alpha: str = "smooth"
+    footprints: str = "keep"
 
     def __post_init__(self):
+        if self.footprints not in FOOTPRINTS:
+            raise UsageError(f"--footprints must be one of {', '.join(FOOTPRINTS)}, got {self.footprints!r}")
         if self.edges not in EDGES:
             raise UsageError(f"--edges must be one of {', '.join(EDGES)}, got {self.edges!r}")
         if self.palette not in PALETTES or self.alpha not in ALPHAS:
@@ -406,12 +413,14 @@ class TileModel:
             keep = ~is_empty(part)
             if keep.any():
                 sources = part[keep]
-                exact = None
-                if self.exact is not None:  # where the palette is kept, the exact colours of the pixel style
-                    exact = np.array([snaps(t, palette, shared_palette) for t in sources], bool)
+                snapped = np.array([snaps(t, palette, shared_palette) for t in sources], bool)
+                exact = snapped if self.exact is not None else None  # the pixel style's exact colours there
+                crisp = snapped & np.array([hard_alpha(t) for t in sources], bool)
                 current = sources
                 for size in self.passes(sources.shape[1], sources.shape[2], height, width):
-                    current = self.render_pass(current, *size, edges, exact)
+                    rendered = self.render_pass(current, *size, edges, exact)
+                    current = keep_footprints(rendered, current, snapped, crisp) if options.footprints == "keep" \
+                        else rendered
                 out[keep] = finish(current, sources, palette, alpha, shared_palette)
             yield out
 
@@ -441,6 +450,19 @@ class TileModel:
         if self.channels < 4:
             alpha_channel = np.stack([nearest(t[..., 3], height, width) for t in tiles])
         return channels_to_rgba(images, alpha_channel)
+
+
+def keep_footprints(rendered: np.ndarray, sources: np.ndarray, snapped: np.ndarray, crisp: np.ndarray) -> np.ndarray:
+    """One pass's renderings [n, H, W, 4] uint8 whose footprints keep their sources' colours
+    (footprints.py): back-projected where new colours are allowed (`snapped` False), repaired with
+    the source's own colours where the palette is kept and the alpha is hard (`crisp`); each pass
+    against its own input, so 4x in two passes moves no more than 2x does, twice."""
+    out = rendered.copy()
+    if (~snapped).any():
+        out[~snapped] = back_project(rendered[~snapped], sources[~snapped])
+    if crisp.any():
+        out[crisp] = repair_footprints(rendered[crisp], sources[crisp])
+    return out
 
 
 def nearest(channel: np.ndarray, height: int, width: int) -> np.ndarray:

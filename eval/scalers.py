@@ -384,6 +384,7 @@ RENDER_OPTIONS = {  # `manifold:MODEL+OPTION`: the words and the upscale flags t
     "clamp": {"edges": "clamp"},
     "wrap": {"edges": "wrap"},
     "auto": {"edges": "auto"},
+    "free": {"footprints": "free"},
 }
 
 

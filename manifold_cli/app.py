@@ -19,7 +19,7 @@ from rich.console import Console
 
 from manifold_core.errors import EXIT_INTERRUPTED, UserError
 from manifold_core.pixelart import ALPHAS, PALETTES, STYLES
-from manifold_core.runtime import DEVICES, EDGES, PRECISIONS, RenderOptions
+from manifold_core.runtime import DEVICES, EDGES, FOOTPRINTS, PRECISIONS, RenderOptions
 from manifold_train.config import COORDINATES, TRAIN_PRECISIONS
 
 app = typer.Typer(
@@ -66,6 +66,7 @@ Edges = choices("Edges", EDGES)
 Palette = choices("Palette", PALETTES)
 Alpha = choices("Alpha", ALPHAS)
 Style = choices("Style", tuple(STYLES))
+Footprints = choices("Footprints", FOOTPRINTS)
 
 
 def one_line(message: str) -> str:
@@ -113,10 +114,12 @@ def command_errors(interrupted: str = "interrupted; no half-written or temporary
         fail(interrupted, EXIT_INTERRUPTED)
 
 
-def render_options(edges: Enum, style: Enum, palette: Enum | None, alpha: Enum | None) -> RenderOptions:
-    """--edges, --style and the --palette/--alpha that override its halves, as one RenderOptions."""
+def render_options(edges: Enum, style: Enum, palette: Enum | None, alpha: Enum | None,
+                   footprints: Enum | None = None) -> RenderOptions:
+    """--edges, --style and the --palette/--alpha that override its halves (and --footprints), as one RenderOptions."""
     styled = STYLES[style.value]
-    return RenderOptions(edges.value, palette.value if palette else styled[0], alpha.value if alpha else styled[1])
+    return RenderOptions(edges.value, palette.value if palette else styled[0], alpha.value if alpha else styled[1],
+                         footprints.value if footprints else "keep")
 
 
 errors_printed = 0  # cli.main words an interrupt that Typer swallowed (it returns 130) only when none was

@@ -12,6 +12,7 @@ from ..app import (
     Alpha,
     Device,
     Edges,
+    Footprints,
     InferencePrecision,
     Palette,
     Style,
@@ -48,6 +49,9 @@ def upscale(
     alpha: Optional[Alpha] = typer.Option(None, help="cut: every pixel fully opaque or fully transparent; smooth: "
                                           "soft edges as rendered; auto: cut the tiles whose own alpha is hard. "
                                           "Default: the --style's."),
+    footprints: Footprints = typer.Option(Footprints("keep"), help="keep: each source pixel's footprint in the "
+                                          "result keeps its colour on average (no swelling, no added outlines; "
+                                          "MODEL.md); free: the model's pixels as it draws them."),
     device: Device = typer.Option(Device("auto"), help="auto uses CUDA when onnxruntime can, else the CPU."),
     precision: InferencePrecision = typer.Option(InferencePrecision("fp32"), help="int8: the decoder with quantized "
                                                  "matrix multiplies, faster on the CPU, slightly lower PSNR "
@@ -81,7 +85,7 @@ def upscale(
 
         height, width = resolution(res)
         plan = make_plan(source, out, height, width, sheet_grid(tile_size, margin, spacing), allow_outside)
-        options = render_options(edges, Style(style), palette, alpha)
+        options = render_options(edges, Style(style), palette, alpha, footprints)
         tile_model = TileModel.load(model, device.value, precision.value)
         with progress_bar(quiet or as_json) as progress:
             task = progress.add_task(f"upscaling to {width}x{height}", total=plan.tiles)

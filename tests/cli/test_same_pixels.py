@@ -45,13 +45,19 @@ def pixels(paths) -> str:
 
 
 CASES = {  # name: (arguments after the input, digest)
-    "default folder": (["--res", "32", "--style", "smooth"], "6c719e8f868d0059"),
-    "seed folder": (["--res", "32", "--model", "seed", "--style", "smooth"], "2177d093e2c98c75"),
-    "default wrap keep cut": (["--res", "40x24", "--edges", "wrap", "--palette", "keep", "--alpha", "cut"], "709f0d73c77c3eac"),
-    "default clamp": (["--res", "24", "--edges", "clamp", "--style", "smooth"], "f1ef3128574b674f"),
-    "default sheet keep": (["--res", "32", "--palette", "keep", "--alpha", "smooth"], "4bdb5509cc089871"),
-    "seed sheet": (["--res", "20", "--model", "seed", "--style", "smooth"], "916d4f5cc122446a"),
-    "default tsx": (["--res", "32", "--style", "smooth"], "11e3b76e6da7468a"),
+    # the decoders' pixels as drawn (--footprints free), from before --footprints existed
+    "default folder": (["--res", "32", "--style", "smooth", "--footprints", "free"], "6c719e8f868d0059"),
+    "seed folder": (["--res", "32", "--model", "seed", "--style", "smooth", "--footprints", "free"], "2177d093e2c98c75"),
+    "default wrap keep cut": (["--res", "40x24", "--edges", "wrap", "--palette", "keep", "--alpha", "cut",
+                               "--footprints", "free"], "709f0d73c77c3eac"),
+    "default clamp": (["--res", "24", "--edges", "clamp", "--style", "smooth", "--footprints", "free"], "f1ef3128574b674f"),
+    "default sheet keep": (["--res", "32", "--palette", "keep", "--alpha", "smooth", "--footprints", "free"], "4bdb5509cc089871"),
+    "seed sheet": (["--res", "20", "--model", "seed", "--style", "smooth", "--footprints", "free"], "916d4f5cc122446a"),
+    "default tsx": (["--res", "32", "--style", "smooth", "--footprints", "free"], "11e3b76e6da7468a"),
+    # and as upscale finishes them by default (--footprints keep, 2026-12-02)
+    "default folder keep": (["--res", "32"], "fbe67f35c630c15d"),
+    "default sheet keep cut": (["--res", "48", "--style", "pixel"], "eb9daf544c757e3c"),
+    "seed folder keep": (["--res", "32", "--model", "seed"], "b9ef9ed1d1251863"),
 }
 
 

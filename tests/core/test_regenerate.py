@@ -36,7 +36,7 @@ def test_one_source_everywhere_is_the_plain_upscale(model, terrains, res=128):
     passes, the mixing in the second; 64, one pass: tests/cli/test_transitions_command.py)."""
     assert grid_latent(model)
     for k in range(2):
-        plain = np.concatenate(list(model.render(terrains[k:k + 1], res, res, RenderOptions("wrap", "auto", "auto"))))
+        plain = np.concatenate(list(model.render(terrains[k:k + 1], res, res, RenderOptions("wrap", "auto", "auto", "free"))))
         mixed = render_composite(model, terrains, constant(k), res, res, AUTO)
         assert np.array_equal(mixed, plain)
 
