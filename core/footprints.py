@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .tiles import channels_to_rgba, premultiply, unpremultiply
+
 ITERATIONS = 10
 EXACT_STEPS = 5  # then what is left (a fractional scale converges slowly) closed by the exact projection
 TOLERANCE = 24  # levels of 0..255, premultiplied, the largest channel: a footprint's mean may move this much
@@ -58,39 +60,32 @@ def bilinear_matrix(low: int, high: int) -> np.ndarray:
 
 
 def premultiplied(tiles: np.ndarray) -> np.ndarray:
-    """[N, H, W, 4] uint8 straight RGBA -> float32 premultiplied RGBA in [0, 1]."""
-    out = tiles.astype(np.float32) / 255
-    out[..., :3] *= out[..., 3:4]
-    return out
+    """[N, H, W, 4] uint8 straight RGBA -> [N, 4, H, W] float32 premultiplied in [0, 1] (the runtime's layout)."""
+    return premultiply(tiles.transpose(0, 3, 1, 2).astype(np.float32) / 255)
 
 
-def straight(tiles: np.ndarray) -> np.ndarray:
-    """The inverse of `premultiplied`, back to uint8; colour 0 under fully transparent pixels."""
-    alpha = tiles[..., 3:4]
-    colour = np.where(alpha > 0.5 / 255, tiles[..., :3] / np.maximum(alpha, 1e-6), 0)
-    out = np.rint(np.clip(np.concatenate([colour, alpha], -1), 0, 1) * 255).astype(np.uint8)
-    out[out[..., 3] == 0] = 0
-    return out
+def grows(rendered: np.ndarray, sources: np.ndarray) -> bool:
+    """Whether there is a footprint to keep: tiles to render, larger than their sources (neither side smaller)."""
+    (height, width), (h, w) = rendered.shape[1:3], sources.shape[1:3]
+    return len(rendered) > 0 and height >= h and width >= w and (height, width) != (h, w)
 
 
 def back_project(rendered: np.ndarray, sources: np.ndarray, iterations: int = ITERATIONS) -> np.ndarray:
     """Rendered tiles [N, H, W, 4] uint8 whose footprints keep their sources' colours [N, h, w, 4]."""
+    if not grows(rendered, sources):
+        return rendered.copy()
     (height, width), (h, w) = rendered.shape[1:3], sources.shape[1:3]
-    if height <= h and width <= w or height < h or width < w or not len(rendered):
-        return rendered.copy()  # the same size, or shrunk: no footprint is larger than an output pixel
     shrink_rows, shrink_cols = footprint_matrix(h, height), footprint_matrix(w, width)
     smooth = bilinear_matrix(h, height), bilinear_matrix(w, width)
     # the pseudo-inverse: the least change that closes what is left
     exact = np.linalg.pinv(shrink_rows).astype(np.float32), np.linalg.pinv(shrink_cols).astype(np.float32)
-    # [n, 4, H, W] so each resampling is two matrix products over the last two axes
-    y = np.ascontiguousarray(premultiplied(rendered).transpose(0, 3, 1, 2))
-    x = premultiplied(sources).transpose(0, 3, 1, 2)
+    y, x = premultiplied(rendered), premultiplied(sources)  # [n, 4, H, W]: each resampling two matrix products
     for spread_rows, spread_cols in [smooth] * iterations + [exact] * EXACT_STEPS:
         error = x - shrink_rows @ y @ shrink_cols.T
         y += spread_rows @ error @ spread_cols.T
         np.clip(y, 0, 1, out=y)
         np.minimum(y[:, :3], y[:, 3:4], out=y[:, :3])  # premultiplied colour never exceeds its alpha
-    return straight(y.transpose(0, 2, 3, 1))
+    return channels_to_rgba(unpremultiply(y))
 
 
 def owners(low: int, high: int) -> np.ndarray:
@@ -103,11 +98,11 @@ def repair_footprints(rendered: np.ndarray, sources: np.ndarray, tolerance: floa
     of its footprint (each output pixel belongs to the footprint holding its centre), greedily,
     until the footprint's mean is within `tolerance` of it (module docstring). Colours and
     alphas stay ones the rendering or the source already had."""
+    out = rendered.copy()
+    if not grows(rendered, sources):
+        return out
     n, height, width = rendered.shape[:3]
     h, w = sources.shape[1:3]
-    out = rendered.copy()
-    if height <= h and width <= w or height < h or width < w or not n:
-        return out
     rows, cols = owners(h, height), owners(w, width)
     owner = ((np.arange(n)[:, None, None] * h + rows[None, :, None]) * w + cols[None, None, :]).ravel()
     size = np.bincount(owner, minlength=n * h * w)
@@ -116,10 +111,11 @@ def repair_footprints(rendered: np.ndarray, sources: np.ndarray, tolerance: floa
     slot = np.arange(len(order)) - np.repeat(np.cumsum(size) - size, size)
     members = np.full((n * h * w, size.max()), -1)
     members[owner[order], slot] = order
-    target = premultiplied(sources).reshape(-1, 4) * 255
+    pixels_of = lambda tiles: premultiplied(tiles).transpose(0, 2, 3, 1).reshape(-1, 4) * 255  # one row a pixel
+    target = pixels_of(sources)
     source_colour = sources.reshape(-1, 4)
     flat_out = out.reshape(-1, 4)
-    current = premultiplied(rendered).reshape(-1, 4) * 255
+    current = pixels_of(rendered)
     active = np.arange(n * h * w)
     for _ in range(members.shape[1]):  # a pixel per footprint each round: at most every pixel of the largest
         pixels = members[active]

@@ -42,7 +42,7 @@ import numpy as np
 
 from .card import ModelCard, read_card
 from .errors import ModelError, UsageError, UserError, shown
-from .footprints import back_project, repair_footprints
+from .footprints import back_project, owners, repair_footprints
 from .pixelart import ALPHAS, PALETTES, finish, hard_alpha, snaps
 from .tiles import channels_to_rgba, is_empty, premultiply, resize_tile, rgba_to_channels, unpremultiply
 
@@ -468,9 +468,7 @@ def keep_footprints(rendered: np.ndarray, sources: np.ndarray, snapped: np.ndarr
 def nearest(channel: np.ndarray, height: int, width: int) -> np.ndarray:
     """Nearest-neighbour resize of one [h, w] channel, sampling at pixel centres."""
     h, w = channel.shape
-    rows = ((np.arange(height) + 0.5) * h / height).astype(int)
-    cols = ((np.arange(width) + 0.5) * w / width).astype(int)
-    return channel[rows[:, None], cols[None, :]]
+    return channel[owners(h, height)[:, None], owners(w, width)[None, :]]
 
 
 def parse_resolution(text: str) -> tuple[int, int]:

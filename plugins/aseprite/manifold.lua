@@ -501,6 +501,17 @@ end
 -- inside redrawn), the seed, their size ("" for the tile's own), the executable and extra arguments.
 M.VARIANT_OPTIONS = { "count", "strength", "seed", "size", "executable", "extra_args" }
 
+-- `options` with each of `names` that a script set in app.params (a string, as on the command line).
+local function with_script_params(options, names)
+  local ok, params = pcall(function() return app.params end)
+  if ok and type(params) == "table" then
+    for _, name in ipairs(names) do
+      if params[name] ~= nil then options[name] = tostring(params[name]) end
+    end
+  end
+  return options
+end
+
 function M.default_variant_options(prefs)
   return { count = prefs.variants_count or "8", strength = prefs.variants_strength or "0.5",
            seed = prefs.variants_seed or "0", size = prefs.variants_size or "",
@@ -508,14 +519,7 @@ function M.default_variant_options(prefs)
 end
 
 function M.script_variant_options(prefs)
-  local options = M.default_variant_options(prefs)
-  local ok, params = pcall(function() return app.params end)
-  if ok and type(params) == "table" then
-    for _, name in ipairs(M.VARIANT_OPTIONS) do
-      if params[name] ~= nil then options[name] = tostring(params[name]) end
-    end
-  end
-  return options
+  return with_script_params(M.default_variant_options(prefs), M.VARIANT_OPTIONS)
 end
 
 -- Saves the active frame (the tile), runs `manifold variants` on it; returns the path of the strip of
@@ -589,13 +593,7 @@ end
 function M.script_options(prefs, sprite, layer)
   local options = M.default_options(prefs, sprite, layer)
   if prefs.resolution then options.resolution = prefs.resolution end
-  local ok, params = pcall(function() return app.params end)
-  if ok and type(params) == "table" then
-    for _, name in ipairs(M.OPTIONS) do
-      if params[name] ~= nil then options[name] = tostring(params[name]) end
-    end
-  end
-  return options
+  return with_script_params(options, M.OPTIONS)
 end
 
 local function ask(prefs, sprite, layer)

@@ -323,16 +323,25 @@ var manifoldExtension = (function () {
         ui.log("manifold: rendering " + tiles + " tiles of '" + tileset.name + "' at " + res.w + "x" + res.h +
                " (about " + seconds + " s; Tiled waits until it is done): " + joinArgs(record.command));
 
-        if (!runCli(record, command, args, FileInfo.path(input), notFound))
+        if (!runAndOpen(record, command, args, FileInfo.path(input), notFound, output))
             return record;
-        var opened = openResult(output);
-        if (!opened)
-            return fail(record, "could not open " + output);
-        record.opened = opened.fileName;
         var done = record.summary && record.summary.tiles !== undefined ? record.summary.tiles + " tiles " : "";
         ui.log("manifold: " + done + "-> " + output);
         last = record;
         return record;
+    }
+
+    // runCli, then the output opened in Tiled (record.opened): the asset, or null after fail().
+    function runAndOpen(record, command, args, workingDirectory, notFound, output) {
+        if (!runCli(record, command, args, workingDirectory, notFound))
+            return null;
+        var opened = openResult(output);
+        if (!opened) {
+            fail(record, "could not open " + output);
+            return null;
+        }
+        record.opened = opened.fileName;
+        return opened;
     }
 
     // Runs the CLI for `record` (its command and output set) and waits; false (after fail()) when it
@@ -443,12 +452,9 @@ var manifoldExtension = (function () {
         ui.log("manifold: rendering the " + wang.kind + " set of " + terrainName(first) + " and " +
                terrainName(second) + " (" + tiles + " tiles) at " + res.w + "x" + res.h + " (about " + seconds +
                " s; Tiled waits until it is done): " + joinArgs(record.command));
-        if (!runCli(record, command, args, FileInfo.path(output), notFound))
-            return record;
-        var opened = openResult(output);
+        var opened = runAndOpen(record, command, args, FileInfo.path(output), notFound, output);
         if (!opened)
-            return fail(record, "could not open " + output);
-        record.opened = opened.fileName;
+            return record;
         if (map) {
             var present = false;
             var tilesets = map.tilesets;

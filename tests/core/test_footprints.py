@@ -12,16 +12,17 @@ from manifold_core.footprints import (
     footprint_matrix,
     premultiplied,
     repair_footprints,
-    straight,
 )
+from manifold_core.tiles import channels_to_rgba, unpremultiply
 
+premul = lambda tiles: premultiplied(tiles).transpose(0, 2, 3, 1) * 255  # [N, h, w, 4] in 0..255
 WHITE, BLACK, CLEAR = (255, 255, 255, 255), (0, 0, 0, 255), (0, 0, 0, 0)
 
 
 def shrink_back(rendered: np.ndarray, h: int, w: int) -> np.ndarray:
     """[N, H, W, 4] -> the premultiplied mean over each of h x w source footprints, 0..255."""
     rows, cols = footprint_matrix(h, rendered.shape[1]), footprint_matrix(w, rendered.shape[2])
-    return np.einsum("ih,nhwc,jw->nijc", rows, premultiplied(rendered), cols) * 255
+    return np.einsum("ih,nchw,jw->nijc", rows, premultiplied(rendered), cols) * 255
 
 
 def bilinear(tiles: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -46,11 +47,11 @@ def test_premultiplied_round_trip():
     rng = np.random.default_rng(0)
     tiles = rng.integers(0, 256, (2, 5, 5, 4), dtype=np.uint8)
     tiles[..., 3] = 255
-    np.testing.assert_array_equal(straight(premultiplied(tiles)), tiles)
+    np.testing.assert_array_equal(channels_to_rgba(unpremultiply(premultiplied(tiles))), tiles)
 
 
 def footprint_error(rendered: np.ndarray, sources: np.ndarray) -> np.ndarray:
-    return np.abs(shrink_back(rendered, *sources.shape[1:3]) - premultiplied(sources) * 255)
+    return np.abs(shrink_back(rendered, *sources.shape[1:3]) - premul(sources))
 
 
 def noisy_sources(seed: int) -> np.ndarray:
@@ -126,7 +127,7 @@ def test_repair_uses_only_colours_the_render_or_source_had_and_keeps_alpha_hard(
     out = repair_footprints(rendered, sources)
     assert set(map(tuple, out.reshape(-1, 4))) <= set(map(tuple, palette))
     assert np.isin(out[..., 3], (0, 255)).all()
-    error = lambda r: np.abs(shrink_back(r, 6, 6) - premultiplied(sources) * 255).max(-1)
+    error = lambda r: np.abs(shrink_back(r, 6, 6) - premul(sources)).max(-1)
     assert (error(out) <= TOLERANCE + 1e-3).mean() > (error(rendered) <= TOLERANCE).mean()
     assert error(out).max() <= TOLERANCE + 1e-3  # every footprint can be put back whole: each gets within it
 
