@@ -334,3 +334,32 @@ def test_a_model_with_a_scale_step_upscales_in_passes_of_at_most_that(tmp_path):
     options = RenderOptions("clamp", "off", "smooth")
     twice = next(model.render(next(model.render(tiles, 32, 32, options)), 64, 64, options))
     assert (next(model.render(tiles, 64, 64, options)) == twice).all()
+
+
+def footprint_error(rendered: np.ndarray, sources: np.ndarray) -> np.ndarray:
+    """The largest channel's move of each source pixel's footprint mean, 0..255 premultiplied."""
+    from manifold_core.footprints import footprint_matrix, premultiplied
+
+    h, w = sources.shape[1:3]
+    rows, cols = footprint_matrix(h, rendered.shape[1]), footprint_matrix(w, rendered.shape[2])
+    back = np.einsum("ih,nchw,jw->ncij", rows, premultiplied(rendered), cols)
+    return np.abs(back - premultiplied(sources)).max(1) * 255
+
+
+@pytest.mark.parametrize("res", [32, 64])  # one pass and two
+def test_kept_footprints_hold_crisp_tiles_to_their_sources(res):
+    rng = np.random.default_rng(5)
+    palette = np.array([[20, 20, 30, 255], [230, 200, 40, 255], [200, 40, 40, 255], [0, 0, 0, 0]], np.uint8)
+    tiles = palette[rng.integers(0, 4, (4, 16, 16))]  # hard alpha, 4 colours: crisp, the palette kept
+    model = TileModel.load("default", "cpu")
+    kept = np.concatenate(list(model.render(tiles, res, res, RenderOptions("clamp", "auto", "auto", "keep"))))
+    free = np.concatenate(list(model.render(tiles, res, res, RenderOptions("clamp", "auto", "auto", "free"))))
+    # 4x is two passes, each held to its own input: the whole within twice the tolerance
+    limit = 24 * (res // 32) + 1e-3
+    assert footprint_error(kept, tiles).max() <= limit < footprint_error(free, tiles).max()
+    assert set(map(tuple, kept.reshape(-1, 4))) <= set(map(tuple, palette))
+
+
+def test_an_unknown_footprints_value_is_a_usage_error():
+    with pytest.raises(UserError, match="--footprints"):
+        RenderOptions(footprints="loose")
