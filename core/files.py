@@ -18,8 +18,8 @@ The rules, for every caller:
   the very file we created; `write` (by name) is for libraries that only take a file name.
 - A target that is one of the running command's inputs (`inputs_protected`) is a UsageError.
 - An existing file is replaced only when manifold wrote it (`made_by_manifold`: the mark every
-  output carries, see `png_info`, `xml_declaration`, `JSON_MARK`); a user's own file at an
-  output's name is a UsageError before any work (`Staging.reserve`; `Staging.refuse_foreign`
+  output carries, see `png_info`, `xml_declaration`, `JSON_MARK`); a user's own file (or a FIFO,
+  socket, device or folder) at an output's name is a UsageError before any work (`Staging.reserve`; `Staging.refuse_foreign`
   for a run of many files, refused as a whole). A symlink planted there is replaced, never
   followed. Writers into a run or model folder, whose own folder-level rules decide what is
   theirs (train's run folder, replace_folder), pass `replace_unmarked=True`.
@@ -197,12 +197,15 @@ def _json_marked(f) -> bool:
 
 
 def _foreign(target: Path, dir_fd: int | None = None) -> bool:
-    """An existing regular file (not followed) at `target` that manifold did not write."""
+    """Something at `target` (not followed) that manifold did not write: a user's own file, or a
+    FIFO, socket, device or folder (a rename would replace it). A symlink is not: it is replaced."""
     try:
         st = os.stat(target.name if dir_fd is not None else target, dir_fd=dir_fd, follow_symlinks=False)
     except (OSError, ValueError):
         return False
-    return stat.S_ISREG(st.st_mode) and not made_by_manifold(target.name if dir_fd is not None else target, dir_fd)
+    if stat.S_ISLNK(st.st_mode):
+        return False
+    return not (stat.S_ISREG(st.st_mode) and made_by_manifold(target.name if dir_fd is not None else target, dir_fd))
 
 
 def _foreign_error(first: Path, count: int = 1, option: str = "-o") -> UsageError:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import re
 import signal
 import subprocess
@@ -419,6 +420,18 @@ def test_a_fifo_is_refused_without_blocking(tmp_path, tiny_model_dir):
     from manifold_core.tiles import read_rgba
     with pytest.raises(Exception, match="a FIFO, not an image file"):
         read_rgba(fifo)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this system")
+def test_a_fifo_at_an_outputs_name_is_the_users_and_stays(tmp_path, tiny_model_dir):
+    src = tiles_folder(tmp_path, count=2)
+    out = tmp_path / "out"
+    out.mkdir()
+    os.mkfifo(out / sorted(p.name for p in src.iterdir())[0])
+    result = upscale(src, "--res", 24, "-o", out, "--model", tiny_model_dir)
+    assert result.exit_code == 2 and "manifold did not write it" in error_line(result)
+    assert [p.name for p in out.iterdir()] == [sorted(p.name for p in src.iterdir())[0]]
+    assert stat.S_ISFIFO(os.lstat(next(out.iterdir())).st_mode)
 
 
 def test_a_newline_in_a_file_name_keeps_every_message_one_line(tmp_path, tiny_model_dir):
