@@ -12,9 +12,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import stat
 import re
 import signal
+import stat
 import subprocess
 import sys
 import time
