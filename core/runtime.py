@@ -271,7 +271,7 @@ class TileModel:
     provider: str
     pixel_budget: int = DEFAULT_PIXEL_BUDGET
     precision: str = "fp32"
-    exact: object = None  # decoder.pixel.onnx's session (models whose card lists the "pixel" style), fp32 only
+    exact: object = None  # decoder.pixel.onnx's session (models whose card lists the "pixel" style), always fp32
 
     @classmethod
     def load(cls, model_dir: str | Path | None = None, device: str = "auto", precision: str = "fp32") -> "TileModel":
@@ -281,7 +281,7 @@ class TileModel:
         model = cls(card, _Session(encoder, f"{shown(model_dir)}: encoder.onnx"),
                     _Session(decoder, f"{shown(model_dir)}: {DECODER_FILES[precision]}"), provider, precision=precision)
         model.check_graphs(model_dir)
-        if "pixel" in card.styles and precision == "fp32":
+        if "pixel" in card.styles:  # fp32 with --precision int8 too: each pixel one source pixel's exact colour
             model.exact = model.load_style(model_dir, "pixel")
         return model
 

@@ -8,7 +8,7 @@ from bench_helpers import embedded_anchor_model
 
 from manifold_bench import suite
 from manifold_bench.sections.int8 import int8_quality
-from manifold_core.runtime import TileModel
+from manifold_core.runtime import RenderOptions, TileModel
 from manifold_core.synthetic import make_tiles
 from manifold_core.tiles import premultiply, rgba_to_channels
 from manifold_eval.metrics import psnr
@@ -25,6 +25,21 @@ def test_int8_output_is_close_to_fp32(which, tiny_model_dir):
     b = np.concatenate(list(int8.render(tiles, 48, 48)))
     assert not np.array_equal(a, b)  # really another graph
     assert psnr(a, b) > 30  # dB, int8 against fp32
+
+
+def test_int8_draws_crisp_tiles_with_the_same_exact_pixels_as_fp32():
+    """The pixel rendering (decoder.pixel.onnx, fp32) serves crisp tiles at either precision: int8
+    quantizes only the mixture decoder, which tiles rendered smooth go through."""
+    fp32, int8 = TileModel.load("default", "cpu"), TileModel.load("default", "cpu", precision="int8")
+    assert int8.exact is not None
+    rng = np.random.default_rng(3)
+    palette = np.array([[20, 20, 30, 255], [230, 200, 40, 255], [200, 40, 40, 255], [0, 0, 0, 0]], np.uint8)
+    crisp = palette[rng.integers(0, 4, (6, 16, 16))]
+    options = RenderOptions("clamp", "auto", "auto")  # manifold upscale's --style auto
+    a, b = (np.concatenate(list(m.render(crisp, 64, 64, options))) for m in (fp32, int8))
+    np.testing.assert_array_equal(a, b)
+    smooth = RenderOptions("clamp", "off", "smooth")  # and the mixture decoder is int8's own
+    assert not np.array_equal(*(np.concatenate(list(m.render(crisp, 64, 64, smooth))) for m in (fp32, int8)))
 
 
 def test_int8_quality_scores_both_paths_against_the_originals(tiny_local_model_dir):
