@@ -8,9 +8,7 @@ the source tile (or of the whole sheet, so tiles that share a palette keep shari
 `--alpha cut` makes every pixel fully opaque or fully transparent (at half alpha); `--alpha auto`
 does so for the tiles whose own alpha is only 0 and 255 (hard-edged sprites and opaque tiles).
 
-`--palette auto` keeps the palette of those tiles only, unless the tile has more distinct colours
-than half its drawn pixels (`painted`): a painted or shrunk texture is opaque too, but its colours
-are shades, not a palette. `--style` names the usual pairs (STYLES):
+`--palette auto` keeps the palette of those tiles only. `--style` names the usual pairs (STYLES):
 pixel is keep + cut, smooth is neither, and auto (manifold upscale's default) is auto + auto, so
 crisp pixel art comes back crisp and art with soft edges comes back as rendered, without a flag.
 """
@@ -20,11 +18,6 @@ from __future__ import annotations
 import numpy as np
 
 MAX_PALETTE = 256  # more colours than this is not a palette: the tile is left as rendered
-# --palette auto: a tile with more distinct colours than this share of its drawn pixels (and more
-# than FEW_COLOURS) is painted. Measured on the project's sets: crisp originals have 0.01 to 0.34
-# (none of 72 above 0.5), box-shrunk opaque textures up to 0.98 (supertux's median 0.85)
-PAINTED_SHARE = 0.5
-FEW_COLOURS = 16
 PALETTES = ("off", "keep", "auto")
 ALPHAS = ("smooth", "cut", "auto")
 STYLES = {"auto": ("auto", "auto"), "pixel": ("keep", "cut"), "smooth": ("off", "smooth")}  # -> (palette, alpha)
@@ -34,8 +27,6 @@ def hard_alpha(tile: np.ndarray) -> bool:
     """Whether an RGBA tile's alpha is only 0 and 255: a hard-edged sprite or an opaque tile, as pixel
     art is drawn (a shrunk copy or painted art with soft edges is not)."""
     return bool(np.isin(tile[..., 3], (0, 255)).all())
-
-
 _ROWS = 65536  # output pixels compared against the palette at a time (memory: rows x colours)
 
 
@@ -48,20 +39,9 @@ def palette_of(rgba: np.ndarray) -> np.ndarray | None:
     return colours if len(colours) <= MAX_PALETTE else None
 
 
-def painted(tile: np.ndarray) -> bool:
-    """Whether a tile has more distinct colours than PAINTED_SHARE of its drawn (not fully
-    transparent) pixels, and more than FEW_COLOURS: shades of painted or shrunk art, not a palette."""
-    colours = palette_of(tile)
-    if colours is None:
-        return True
-    drawn = int((tile[..., 3] > 0).sum())
-    return len(colours) > max(FEW_COLOURS, PAINTED_SHARE * drawn)
-
-
 def snaps(source: np.ndarray, palette: str, shared_palette: np.ndarray | None = None) -> bool:
-    """Whether finish() snaps this source tile's rendering to a palette (the rule is finish's own).
-    keep: whenever there is a palette; auto: for tiles drawn as pixel art (hard alpha, not painted)."""
-    if palette == "off" or (palette == "auto" and (not hard_alpha(source) or painted(source))):
+    """Whether finish() snaps this source tile's rendering to a palette (the rule is finish's own)."""
+    if palette == "off" or (palette == "auto" and not hard_alpha(source)):
         return False
     return shared_palette is not None or palette_of(source) is not None
 

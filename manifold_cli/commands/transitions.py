@@ -50,7 +50,7 @@ def transitions(
     edges: Edges = typer.Option(Edges("auto"), help="What lies beyond a terrain tile's border: wrap (a seamless "
                                 "terrain stays seamless), clamp, or auto (wrap the seamless ones)."),
     style: Style = typer.Option(Style("auto"), help="As for upscale: pixel, smooth or auto; each terrain is drawn in "
-                                "the style upscale gives it (auto: its palette kept when it is drawn as pixel art)."),
+                                "the style upscale gives it (auto: its palette kept when it has at most 256 colours)."),
     palette: Optional[Palette] = typer.Option(None, help="As for upscale; default: the --style's."),
     alpha: Optional[Alpha] = typer.Option(None, help="As for upscale; default: the --style's."),
     device: Device = typer.Option(Device("auto"), help="auto uses CUDA when onnxruntime can, else the CPU."),

@@ -41,9 +41,8 @@ def upscale(
                                 "continues from the opposite side (seamless tiles stay seamless), auto wraps the "
                                 "tiles that are seamless. (Local-kind models; the seed model ignores it.)"),
     style: Style = typer.Option(Style("auto"), help="pixel: --palette keep --alpha cut (crisp pixel art); smooth: "
-                                "colours and edges as rendered; auto: keep the palette and cut the alpha of the tiles "
-                                "drawn as pixel art (alpha only 0 and 255, and at most 16 colours or no more than "
-                                "half as many as drawn pixels; at most 256)."),
+                                "colours and edges as rendered; auto: keep each tile's palette when it has one (at "
+                                "most 256 colours) and cut the alpha of the tiles whose alpha is hard."),
     palette: Optional[Palette] = typer.Option(None, help="keep: snap every output colour to the source tile's colours "
                                               "(a sheet's: the whole sheet's) when it has at most 256; off: as "
                                               "rendered. Default: the --style's."),

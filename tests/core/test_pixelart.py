@@ -69,33 +69,3 @@ def test_styles_name_the_palette_and_alpha_pairs():
 
     assert STYLES["pixel"] == ("keep", "cut") and STYLES["smooth"] == ("off", "smooth")
     assert all(p in PALETTES and a in ALPHAS for p, a in STYLES.values())
-
-
-def test_auto_keeps_the_palette_of_pixel_art_but_not_of_a_painted_texture():
-    from manifold_core.pixelart import snaps
-
-    rng = np.random.default_rng(0)
-    drawn = np.zeros((16, 16, 4), np.uint8)  # opaque, 12 colours: drawn with a palette
-    drawn[..., :3] = rng.integers(0, 12, (16, 16, 1)) * 20
-    drawn[..., 3] = 255
-    shaded = drawn.copy()  # opaque, a distinct shade on nearly every pixel: painted (or shrunk)
-    shaded[..., :3] = rng.integers(0, 256, (16, 16, 3))
-    assert snaps(drawn, "auto") and not snaps(shaded, "auto")
-    assert snaps(shaded, "keep")  # asked for, the palette is kept whatever it is
-    rendered = np.stack([shaded, shaded]).repeat(2, 1).repeat(2, 2) // 2  # new shades, not the tile's
-    rendered[..., 3] = 255
-    out = finish(rendered, np.stack([shaded, shaded]), "auto", "auto")
-    np.testing.assert_array_equal(out, rendered)
-
-
-def test_a_small_tile_with_few_colours_has_a_palette_however_many_pixels_it_has():
-    from manifold_core.pixelart import FEW_COLOURS, painted
-
-    tile = np.zeros((4, 4, 4), np.uint8)  # 16 pixels, each its own colour
-    tile[..., 0] = np.arange(16).reshape(4, 4) * 16
-    tile[..., 3] = 255
-    assert len(palette_of(tile)) == FEW_COLOURS and not painted(tile)
-    sprite = np.zeros((16, 16, 4), np.uint8)  # 40 colours on 60 drawn pixels of 256: painted
-    sprite[:6, :10, 0] = (np.arange(60) % 40).reshape(6, 10) * 6
-    sprite[:6, :10, 3] = 255
-    assert painted(sprite)
