@@ -3,7 +3,7 @@
 Data flow: tiles (Tiled files, read by manifold_core.tiled) -> runtime -> **CLI output for Tiled**
 -> plugins/tiled.
 
-    plan = TiledPlan.make(Path("level.tmx"), None, 64, 64)   # reads and checks everything, writes nothing
+    plan = TiledPlan.make(Path("level.tmx"), None, (64, 64))   # reads and checks everything, writes nothing
     summary = plan.run(model, RenderOptions())               # renders, then writes all files at once
 
 A tileset becomes a new .tsx beside a new sheet image (or a folder of images for an
@@ -49,6 +49,7 @@ from manifold_core.tiled import (
 )
 from manifold_core.tiles import Sheet, write_png
 
+from .options import Scale
 from .upscale import (
     Plan,
     Summary,
@@ -59,6 +60,7 @@ from .upscale import (
     resolution_tag,
     scale_length,
     scaled_grid,
+    size_tag,
 )
 
 LAYER_TAGS = ("layer", "objectgroup", "imagelayer", "group")
@@ -93,10 +95,13 @@ class TiledPlan(Plan):
     images: list[ImageJob] = field(default_factory=list)
     documents: list[tuple[ET.Element, Path]] = field(default_factory=list)
     inputs: set[Path] = field(default_factory=set)  # every file the Tiled files read or name
+    height: int = 0  # the new tile size of the map (or tileset)
+    width: int = 0
 
     @classmethod
-    def make(cls, source: Path, out: Path | None, height: int, width: int, allow_outside: bool = False) -> "TiledPlan":
-        return plan_tiled(source, out, height, width, allow_outside)
+    def make(cls, source: Path, out: Path | None, size: tuple[int, int] | Scale,
+             allow_outside: bool = False) -> "TiledPlan":
+        return plan_tiled(source, out, size, allow_outside)
 
     @property
     def tiles(self) -> int:
@@ -313,24 +318,28 @@ def new_tag(tileset: Tileset, fx: float, fy: float) -> str:
     return resolution_tag(max(1, scale_length(tileset.tile_height, fy)), max(1, scale_length(tileset.tile_width, fx)))
 
 
-def plan_tiled(source: Path, out: Path | None, height: int, width: int, allow_outside: bool = False) -> TiledPlan:
-    """Read and check a .tsx or .tmx and everything it uses (manifold_core.tiled); nothing is written."""
+def plan_tiled(source: Path, out: Path | None, size: tuple[int, int] | Scale,
+               allow_outside: bool = False) -> TiledPlan:
+    """Read and check a .tsx or .tmx and everything it uses (manifold_core.tiled); nothing is written.
+    `size`: the new tile size (height, width) of the map or tileset, or a Scale of its own."""
     if source.suffix.lower() not in TILED_SUFFIXES:
         raise UserError(f"{shown(source)}: not a Tiled tileset (.tsx) or map (.tmx)")
     out_dir, named = output_dir(source, out)
     found = read_tiled(source, allow_outside)
-    tag = resolution_tag(height, width)
+    height, width = (size.check(found.tile_height, found.tile_width, f"{shown(source)}'s tile")
+                     if isinstance(size, Scale) else size)
+    tag = size_tag(size)
     planner = Planner(found, out_dir)
     fx, fy = width / found.tile_width, height / found.tile_height
     if not found.is_map:
         target = planner.claim(named or out_dir / f"{source.stem}-{tag}.tsx", exact=named is not None)
-        planner.plan = TiledPlan(source, target, out_dir, inputs=planner.inputs)
+        planner.plan = TiledPlan(source, target, out_dir, inputs=planner.inputs, height=height, width=width)
         planner.external_tileset(found.tilesets[0].tileset, target, fx, fy)
         return check_plan(planner)
 
     root, where, base = found.root, shown(source), source.parent
     target = planner.claim(named or out_dir / f"{source.stem}-{tag}.tmx", exact=named is not None)
-    planner.plan = TiledPlan(source, target, out_dir, inputs=planner.inputs)
+    planner.plan = TiledPlan(source, target, out_dir, inputs=planner.inputs, height=height, width=width)
     root.set("tilewidth", str(width))
     root.set("tileheight", str(height))
     scale_attr(root, "hexsidelength", fx if root.get("staggeraxis") == "x" else fy, where, whole=True)

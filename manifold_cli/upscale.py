@@ -4,7 +4,8 @@ and writes.
 Data flow: tiles -> runtime -> **CLI input/output** (folders, images, sheets; Tiled in tiled.py)
 -> files on disk.
 
-    plan = make_plan(source, out, height, width, grid)   # reads and checks; nothing is written
+    plan = make_plan(source, out, (height, width), grid)   # reads and checks; nothing is written
+    plan = make_plan(source, out, Scale(4), grid)           # --res 4x: each tile times its own size
     summary = plan.run(model, RenderOptions(...), advance)
 
 Every kind of input is a Plan with the same small interface (`tiles`, `output`, `files`,
@@ -40,6 +41,8 @@ from manifold_core.pixelart import palette_of
 from manifold_core.runtime import ENCODE_BATCH, RenderOptions, TileModel
 from manifold_core.tiles import Grid, Sheet, find_images, read_rgba, slice_sheet, write_png
 
+from .options import Scale
+
 FILES_PER_CHUNK = 256  # at most this many input files read, rendered and written together
 CHUNK_BYTES = 512 << 20  # ... and fewer when their rendered outputs would need more memory than this
 MAX_TILE_ASPECT = 4  # one image is one tile, squeezed into a square: a 100000x1 strip is refused
@@ -72,9 +75,13 @@ def resolution_tag(height: int, width: int) -> str:
     return str(width) if width == height else f"{width}x{height}"
 
 
-def default_output(source: Path, height: int, width: int) -> Path:
-    """tiles/ -> tiles-64/ ; sheet.png -> sheet-64.png (beside the input)."""
-    tag = resolution_tag(height, width)
+def size_tag(size: tuple[int, int] | Scale) -> str:
+    """What --res said, as default output names carry it: 64, 64x48, 4x."""
+    return size.tag if isinstance(size, Scale) else resolution_tag(*size)
+
+
+def default_output(source: Path, tag: str) -> Path:
+    """tiles/ -> tiles-64/ ; sheet.png -> sheet-64.png (beside the input); `tag`: size_tag."""
     if source.is_dir():
         return source.with_name(f"{source.name}-{tag}")
     return source.with_name(f"{source.stem}-{tag}.png")
@@ -256,9 +263,10 @@ class Plan:
         raise NotImplementedError
 
 
-def make_plan(source: Path, out: Path | None, height: int, width: int, grid: Grid | None = None,
+def make_plan(source: Path, out: Path | None, size: tuple[int, int] | Scale, grid: Grid | None = None,
               allow_outside: bool = False) -> Plan:
-    """The plan for `source`: a Tiled file, a sheet (a `grid` given), a folder or one image."""
+    """The plan for `source`: a Tiled file, a sheet (a `grid` given), a folder or one image, at
+    `size` (height, width) or, for a Scale, each tile (a sheet's cell, a map's tile) times the factor."""
     from .tiled import TILED_SUFFIXES, TiledPlan
 
     if not os.path.lexists(source):
@@ -276,12 +284,12 @@ def make_plan(source: Path, out: Path | None, height: int, width: int, grid: Gri
     if allow_outside and not tiled:
         raise UsageError("--allow-outside is for Tiled files (.tsx, .tmx)")
     if tiled:
-        return TiledPlan.make(source, out, height, width, allow_outside)
+        return TiledPlan.make(source, out, size, allow_outside)
     if grid is not None:
-        return SheetPlan.make(source, out, height, width, grid)
+        return SheetPlan.make(source, out, size, grid)
     if source.is_dir():
-        return FolderPlan.make(source, out, height, width)
-    return ImagePlan.make(source, out, height, width)
+        return FolderPlan.make(source, out, size)
+    return ImagePlan.make(source, out, size)
 
 
 def describe(exc: OSError) -> str:
@@ -294,11 +302,11 @@ def describe(exc: OSError) -> str:
     return exc.strerror or exc.__class__.__name__
 
 
-def file_output(source: Path, out: Path | None, height: int, width: int) -> Path:
+def file_output(source: Path, out: Path | None, tag: str) -> Path:
     """-o for one image or sheet: a file, or a folder to put the default name in."""
-    out = out or default_output(source, height, width)
+    out = out or default_output(source, tag)
     if out.is_dir():
-        out = out / default_output(source, height, width).name
+        out = out / default_output(source, tag).name
     check_output(source, out)
     return out
 
@@ -309,14 +317,15 @@ class FolderPlan(Plan):
 
     source: Path
     output: Path
-    height: int
+    height: int  # the output size; with a Scale, the largest tile's (for memory and chunks)
     width: int
     images: list[Path] = field(default_factory=list)
+    scale: Scale | None = None  # --res 4x: each tile times its own size
     kind: ClassVar[str] = "folder"
 
     @classmethod
-    def make(cls, source: Path, out: Path | None, height: int, width: int) -> "FolderPlan":
-        out = out or default_output(source, height, width)
+    def make(cls, source: Path, out: Path | None, size: tuple[int, int] | Scale) -> "FolderPlan":
+        out = out or default_output(source, size_tag(size))
         check_output(source, out)
         files = find_images(source)
         if not files:
@@ -328,7 +337,11 @@ class FolderPlan(Plan):
                 raise UserError(f"{shown(targets[target])} and {shown(path)} differ only in their suffix; both "
                                 f"would become {shown(out / target)}: rename one")
             targets[target] = path
-        return cls(source, out, height, width, files)
+        if not isinstance(size, Scale):
+            return cls(source, out, *size, files)
+        sizes = [size.check(*header[::-1], shown(path)) for path in files if (header := header_size(path))]
+        largest = max(sizes, key=lambda hw: hw[0] * hw[1], default=(1, 1))
+        return cls(source, out, *largest, files, size)
 
     @property
     def tiles(self) -> int:
@@ -339,7 +352,8 @@ class FolderPlan(Plan):
         return [self.source]
 
     def render(self, model, options, advance) -> Summary:
-        return upscale_folder(model, self.source, self.output, self.height, self.width, advance, self.images, options)
+        return upscale_folder(model, self.source, self.output, self.height, self.width, advance, self.images, options,
+                              self.scale)
 
 
 @dataclass
@@ -354,9 +368,11 @@ class ImagePlan(Plan):
     kind: ClassVar[str] = "image"
 
     @classmethod
-    def make(cls, source: Path, out: Path | None, height: int, width: int) -> "ImagePlan":
-        out = file_output(source, out, height, width)
-        return cls(source, out, height, width, read_tile(source))
+    def make(cls, source: Path, out: Path | None, size: tuple[int, int] | Scale) -> "ImagePlan":
+        out = file_output(source, out, size_tag(size))
+        tile = read_tile(source)
+        height, width = size.check(*tile.shape[:2], shown(source)) if isinstance(size, Scale) else size
+        return cls(source, out, height, width, tile)
 
     tiles = 1
 
@@ -380,8 +396,10 @@ class SheetPlan(Plan):
     kind: ClassVar[str] = "sheet"
 
     @classmethod
-    def make(cls, source: Path, out: Path | None, height: int, width: int, grid: Grid) -> "SheetPlan":
-        out = file_output(source, out, height, width)
+    def make(cls, source: Path, out: Path | None, size: tuple[int, int] | Scale, grid: Grid) -> "SheetPlan":
+        out = file_output(source, out, size_tag(size))
+        height, width = (size.check(grid.tile_height, grid.tile_width, f"{shown(source)}'s tile")
+                         if isinstance(size, Scale) else size)
         return cls(source, out, height, width, read_sheet(source, grid))
 
     @property
@@ -399,8 +417,9 @@ class SheetPlan(Plan):
 # ---------------------------------------------------------------- folders and single images
 def upscale_folder(model: TileModel, source: Path, out: Path, height: int, width: int,
                    advance: Callable[[int], None] = lambda n: None, files: list[Path] | None = None,
-                   options: RenderOptions = RenderOptions()) -> Summary:
-    """One PNG per input image, same relative name (suffix .png), into `out`.
+                   options: RenderOptions = RenderOptions(), scale: Scale | None = None) -> Summary:
+    """One PNG per input image, same relative name (suffix .png), into `out`, each at height x
+    width, or with `scale` at its own size times the factor (height x width: the largest of them).
 
     Every readable tile is done; a file that cannot be read is skipped and named in
     `Summary.skipped`. Nothing readable at all: a UserError, and nothing is left behind.
@@ -431,10 +450,11 @@ def upscale_folder(model: TileModel, source: Path, out: Path, height: int, width
                         continue
                     by_shape.setdefault(tile.shape, []).append((tile, target))
                 for shape, group in by_shape.items():  # tiles of one size render as one batch
-                    check_memory(render_memory(model, len(group), height, width, shape[:2]),
-                                 f"{len(group)} tiles of {shape[1]}x{shape[0]} px at {width}x{height}",
+                    new_h, new_w = scale.check(*shape[:2], shown(source)) if scale else (height, width)
+                    check_memory(render_memory(model, len(group), new_h, new_w, shape[:2]),
+                                 f"{len(group)} tiles of {shape[1]}x{shape[0]} px at {new_w}x{new_h}",
                                  "choose a smaller --res or cut large images as sheets (--tile-size)")
-                    rendered = model.render(np.stack([t for t, _ in group]), height, width, options, chunk=per_chunk)
+                    rendered = model.render(np.stack([t for t, _ in group]), new_h, new_w, options, chunk=per_chunk)
                     for (_, target), rgba in zip(group, np.concatenate(list(rendered))):
                         stage.write_stream(target, lambda f, rgba=rgba: write_png(f, rgba))
                 stage.commit()

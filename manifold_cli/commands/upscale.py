@@ -80,27 +80,33 @@ def upscale(
     with command_errors("interrupted; no half-written or temporary file is left (tiles already written stay)"):
         from manifold_core.runtime import TileModel
 
-        from ..options import resolution, sheet_grid
+        from ..options import output_size, sheet_grid
         from ..upscale import make_plan
 
-        height, width = resolution(res)
-        plan = make_plan(source, out, height, width, sheet_grid(tile_size, margin, spacing), allow_outside)
+        size = output_size(res)
+        plan = make_plan(source, out, size, sheet_grid(tile_size, margin, spacing), allow_outside)
         options = render_options(edges, Style(style), palette, alpha, footprints)
         tile_model = TileModel.load(model, device.value, precision.value)
+        several = getattr(plan, "scale", None) is not None  # a folder at --res 4x: each tile its own size
         with progress_bar(quiet or as_json) as progress:
-            task = progress.add_task(f"upscaling to {width}x{height}", total=plan.tiles)
+            label = f"upscaling {res.lower()}" if several else f"upscaling to {plan.width}x{plan.height}"
+            task = progress.add_task(label, total=plan.tiles)
             summary = plan.run(tile_model, options, lambda n: progress.advance(task, n))
-    report(summary, plan, width, height, as_json)
+    report(summary, plan, None if several else (plan.width, plan.height), getattr(size, "factor", None), as_json)
     if summary.skipped:
         raise typer.Exit(EXIT_SKIPPED)
 
 
-def report(summary, plan, width: int, height: int, as_json: bool) -> None:
+def report(summary, plan, resolution: tuple[int, int] | None, scale: float | None, as_json: bool) -> None:
+    """The summary line (or --json): `resolution` (width, height) of every tile, None when a
+    --res factor gave tiles of several sizes; `scale`: that factor."""
     for line in summary.skipped:
         warn(line)
     result = {"tiles": summary.tiles, "seconds": round(summary.seconds, 3),
               "tiles_per_s": round(summary.tiles_per_s, 1), "provider": summary.provider,
-              "resolution": [width, height], "output": str(summary.output)}
+              "resolution": list(resolution) if resolution else None, "output": str(summary.output)}
+    if scale is not None:
+        result["scale"] = scale
     if plan.files is not None:
         result["files"] = [str(p) for p in plan.files]
     if summary.skipped:

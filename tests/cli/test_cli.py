@@ -132,3 +132,30 @@ def test_command_line_mistakes_are_one_error_line_with_status_2(args):
 def test_no_arguments_shows_the_help():
     proc = subprocess.run([sys.executable, "-m", "manifold_cli.cli"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "upscale" in proc.stdout + proc.stderr
+
+
+def test_a_factor_renders_each_tile_times_its_own_size(tmp_path, tiny_model_dir):
+    src = tmp_path / "tiles"
+    (src / "big").mkdir(parents=True)
+    Image.new("RGBA", (16, 16), (200, 10, 10, 255)).save(src / "small.png")
+    Image.new("RGBA", (30, 20), (10, 200, 10, 255)).save(src / "big" / "wide.png")
+    result = runner.invoke(app, ["upscale", str(src), "--res", "4x", "--model", str(tiny_model_dir), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["scale"] == 4 and summary["resolution"] is None  # tiles of two sizes
+    out = tmp_path / "tiles-4x"  # the default output is named after --res, as with a size
+    assert Image.open(out / "small.png").size == (64, 64) and Image.open(out / "big" / "wide.png").size == (120, 80)
+    one = runner.invoke(app, ["upscale", str(src / "big" / "wide.png"), "--res", "1.5X", "--model",
+                              str(tiny_model_dir), "--json"])
+    assert one.exit_code == 0, one.output
+    assert json.loads(one.stdout)["resolution"] == [45, 30]  # sides rounded half up
+    assert Image.open(src / "big" / "wide-1.5x.png").size == (45, 30)
+
+
+@pytest.mark.parametrize("res,message", [("0x", "more than 0 and at most 16"), ("17x", "at most 16"),
+                                         ("2.x5", "or a factor like 4x"), ("16x", "would be 4096x8192")])
+def test_a_factor_that_cannot_work_is_one_usage_error(tmp_path, tiny_model_dir, res, message):
+    Image.new("RGBA", (256, 512), (200, 10, 10, 255)).save(tmp_path / "tall.png")
+    result = runner.invoke(app, ["upscale", str(tmp_path / "tall.png"), "--res", res, "--model", str(tiny_model_dir)])
+    assert result.exit_code == 2 and message in result.output and result.output.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tall.png"]

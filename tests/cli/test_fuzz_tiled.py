@@ -87,7 +87,7 @@ def project(tmp_path_factory):
 
 def plan_or_user_error(path, res):
     try:
-        plan = plan_tiled(path, path.parent / "out", res, res)
+        plan = plan_tiled(path, path.parent / "out", (res, res))
     except UserError as exc:
         assert "\n" not in str(exc) and str(exc)
         return None

@@ -117,3 +117,12 @@ def test_palette_keep_snaps_a_sheet_to_its_own_colours(sheet_path, tiny_model_di
     rendered = read_rgba(out)
     assert {tuple(c) for c in palette_of(rendered)} <= source
     assert set(np.unique(rendered[..., 3])) <= {0, 255}
+
+
+def test_a_factor_scales_the_sheets_cells(sheet_path, tiny_model_dir):
+    result = upscale(sheet_path, "--tile-size", 32, "--margin", 1, "--spacing", 2, "--res", "1.5x",
+                     "--model", tiny_model_dir, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["resolution"] == [48, 48]
+    new = scaled_grid(GRID, 48, 48)
+    assert read_rgba(sheet_path.with_name("sheet-1.5x.png")).shape == (new.extent(3, 48), new.extent(4, 48), 4)

@@ -286,7 +286,7 @@ def test_a_failure_while_rendering_leaves_no_file(level, tiny_model_dir):
     from manifold_core.runtime import TileModel
 
     model = TileModel.load(tiny_model_dir, "cpu")
-    plan = plan_tiled(level, None, 64, 64)
+    plan = plan_tiled(level, None, (64, 64))
     calls = []
 
     def failing(tiles, height, width, *options, **more):
@@ -310,3 +310,16 @@ def test_inputs_are_never_overwritten(level, tiny_model_dir):
     assert upscale(tsx, "--tile-size", 32, "--model", tiny_model_dir).exit_code == 2
     wrong = upscale(tsx, "--res", 64, "-o", level.parent / "x.tmx", "--model", tiny_model_dir)
     assert wrong.exit_code == 2 and "give a folder or a .tsx file name" in wrong.output
+
+
+def test_a_factor_scales_the_map_and_every_tileset_by_it(level, tiny_model_dir):
+    """--res 2x on a 32 px map is --res 64, but the files are named after the factor."""
+    maps = level.parent
+    by_size = upscale(level, "--res", 64, "--model", tiny_model_dir, "-o", maps / "by-size", "--json")
+    by_factor = upscale(level, "--res", "2x", "--model", tiny_model_dir, "-o", maps / "by-factor", "--json")
+    assert by_size.exit_code == 0 and by_factor.exit_code == 0, by_factor.output
+    summary = json.loads(by_factor.stdout)
+    assert summary["output"] == str(maps / "by-factor" / "level-2x.tmx") and summary["resolution"] == [64, 64]
+    named = lambda s, root: sorted(Path(f).relative_to(root).as_posix().replace("-2x", "-64") for f in s["files"])
+    assert named(summary, maps / "by-factor") == named(json.loads(by_size.stdout), maps / "by-size")
+    assert (read_rgba(maps / "by-factor" / "terrain-64.png") == read_rgba(maps / "by-size" / "terrain-64.png")).all()
