@@ -216,8 +216,17 @@ var manifoldExtension = (function () {
         return null;
     }
 
-    // "64" -> {w: 64, h: 64, text: "64"}; "64x48" -> {w: 64, h: 48, text: "64x48"}; else null.
-    function parseResolution(text) {
+    // "64" -> {w: 64, h: 64, text: "64"}; "64x48" -> {w: 64, h: 48, text: "64x48"}; with a tileset,
+    // a factor: "2x" -> twice its tile size, rounded half up as the CLI's --res 2x; else null.
+    function parseResolution(text, tileset) {
+        var factor = /^\s*(\d+(?:\.\d+)?)\s*[x\u00d7]\s*$/i.exec(String(text));
+        if (factor && tileset) {
+            var k = parseFloat(factor[1]);
+            if (!(k > 0 && k <= 16))
+                return null;
+            return parseResolution(Math.max(1, Math.floor(tileset.tileWidth * k + 0.5)) + "x" +
+                                   Math.max(1, Math.floor(tileset.tileHeight * k + 0.5)));
+        }
         var m = /^\s*(\d+)\s*(?:[x\u00d7*,]\s*(\d+))?\s*$/i.exec(String(text));
         if (!m)
             return null;
@@ -291,9 +300,10 @@ var manifoldExtension = (function () {
         var problem = checkTilesetFile(tileset);
         if (problem)
             return fail(record, problem);
-        var res = parseResolution(resolution);
+        var res = parseResolution(resolution, tileset);
         if (!res)
-            return fail(record, "'" + resolution + "' is not a resolution; give a size like 64 or 64x48");
+            return fail(record, "'" + resolution + "' is not a resolution; give a size like 64 or 64x48, or a " +
+                        "factor like 2x");
         record.resolution = res.text;
 
         var input = tileset.fileName;
@@ -527,7 +537,8 @@ var manifoldExtension = (function () {
         var suggestion = w === h ? String(w) : w + "x" + h;
         // tiled.prompt gives "" on Cancel, never null (QInputDialog::getText in
         // src/tiled/scriptmodule.cpp); an empty answer cannot be a resolution anyway.
-        var answer = ui.prompt("Resolution of the new tiles (64, or 64x48 for width x height):",
+        var answer = ui.prompt("Resolution of the new tiles (64, 64x48 for width x height, or 2x for twice " +
+                               "the size):",
                                suggestion, "Upscale tileset with manifold");
         if (answer === undefined || answer === null || String(answer).trim() === "")
             return null;  // cancelled

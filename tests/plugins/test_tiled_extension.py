@@ -131,12 +131,14 @@ def test_upscale_regenerate_and_map_menu(tmp_path, tiny_model_dir, manifold_exe)
         {"trigger": "ManifoldUpscaleTileset", "answers": ["24x20"]},
         {"open": str(tsx)},
         {"trigger": "ManifoldUpscaleTileset", "answers": [None]},  # the user cancels the dialog
+        {"open": str(tsx)},
+        {"trigger": "ManifoldUpscaleTileset", "answers": ["1.5x"]},  # a factor of the tile size
     ])
     assert tuple(int(x) for x in log["tiled_version"].split(".")[:2]) >= (1, 8)
     assert set(log["actions"]) == {"ManifoldUpscaleTileset", "ManifoldRegenerateTileset", "ManifoldGenerateTransitions",
                                    "ManifoldSettings"}
     assert log["errors"] == []
-    settings, _, upscale, _, regenerate, map_opened, _, from_map, _, cancelled = log["steps"]
+    settings, _, upscale, _, regenerate, map_opened, _, from_map, _, cancelled, _, by_factor = log["steps"]
 
     # The settings dialog persisted the executable and the extra arguments (a quoted path stays whole).
     assert settings["settings"] == {"path": manifold_exe, "args": ["--model", str(tiny_model_dir), "--device", "cpu"]}
@@ -174,9 +176,14 @@ def test_upscale_regenerate_and_map_menu(tmp_path, tiny_model_dir, manifold_exe)
 
     # Cancelling the dialog runs nothing.
     assert cancelled["run"] is None
+
+    # A factor is of the tileset's own tile size (16 px here): 1.5x is 24, named as --res 24 would be.
+    out24 = work / f"fix-{TILE * 3 // 2}.tsx"
+    assert by_factor["run"]["command"][3:7] == ["--res", str(TILE * 3 // 2), "-o", str(out24)]
+    assert tileset_size(out24) == (24, 24, COLUMNS * ROWS, (COLUMNS * 24, ROWS * 24))
     assert sorted(p.name for p in work.iterdir()) == sorted(
         ["fix.png", "fix.tsx", "level.tmx", "fix-32.tsx", "fix-32.png", "fix-16.tsx", "fix-16.png",
-         "fix-24x20.tsx", "fix-24x20.png"])
+         "fix-24x20.tsx", "fix-24x20.png", "fix-24.tsx", "fix-24.png"])
 
 
 def test_errors_reach_the_console(tmp_path, tiny_model_dir, manifold_exe):
