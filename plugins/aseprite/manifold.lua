@@ -6,7 +6,8 @@
 -- (the "sprite_size" group of Aseprite's data/gui.xml, which Canvas Size ends):
 --
 --   * "Upscale with manifold..." (ManifoldUpscale) asks, in a dialog, for the resolution of the
---     new tiles (64, or 64x48 for width x height), the tile size when the sprite is a sheet of
+--     new tiles (64, 64x48 for width x height, or a factor of the tile's size: 2x, 1.5x), the tile
+--     size when the sprite is a sheet of
 --     tiles, and where the manifold executable is; then does the work below.
 --   * "Upscale with manifold again" (ManifoldUpscaleAgain) does the work without a question,
 --     with the last run's settings: the one to bind to a key (Edit > Keyboard Shortcuts).
@@ -102,6 +103,20 @@ function M.parse_size(text)
 end
 
 local function size_text(w, h) return (w == h) and tostring(w) or (w .. "x" .. h) end
+
+-- "2x", "1.5x" -> 2, 1.5 (a factor of the tile's own size, as the CLI's --res 2x); anything else -> nil.
+function M.parse_factor(text)
+  local f = tonumber(tostring(text or ""):match("^%s*(%d+%.?%d*)%s*[xX]%s*$") or "")
+  if not f or f <= 0 or f > 16 then return nil end
+  return f
+end
+
+-- A size `factor` times {w, h}, each side rounded half up (at least 1) as the CLI rounds; nil past 4096.
+function M.scaled_size(base, factor)
+  local w = math.max(1, math.floor(base.w * factor + 0.5))
+  local h = math.max(1, math.floor(base.h * factor + 0.5))
+  return M.parse_size(size_text(w, h))
+end
 
 -- Splits extra arguments at spaces; "double" or 'single' quotes keep spaces inside one argument.
 function M.split_args(text)
@@ -392,12 +407,21 @@ function M.upscale(options)
   local sprite = options.sprite
   local prefs = options.prefs or {}
   local windows = M.is_windows()
+  local factor = M.parse_factor(options.resolution)
   local res = M.parse_size(options.resolution)
-  if not res then
-    return nil, "'" .. tostring(options.resolution) .. "' is not a resolution; give a size like 64 or 64x48"
+  if not res and not factor then
+    return nil, "'" .. tostring(options.resolution) .. "' is not a resolution; give a size like 64 or 64x48, " ..
+      "or a factor like 2x"
   end
   local source, problem = M.source_image(sprite, options.layer, options.frame, options.tile_size)
   if not source then return nil, problem end
+  if factor then  -- of a tile (the tileset's, the sheet's) or of the whole frame
+    local base = source.tile or { w = source.image.width, h = source.image.height }
+    res = M.scaled_size(base, factor)
+    if not res then
+      return nil, tostring(options.resolution) .. " of " .. base.w .. "x" .. base.h .. " px is more than 4096 px a side"
+    end
+  end
 
   local exe = options.executable
   if not exe or not exe:match("%S") then exe = "manifold" end
@@ -602,7 +626,7 @@ local function ask(prefs, sprite, layer)
   local dlg = Dialog("Upscale with manifold")
   dlg:label{ id = "what", label = "Input:", text = tilemap and ("tileset of layer '" .. layer.name .. "'")
              or (offered.tile_size ~= "" and "sprite as a tile sheet" or "sprite (one tile)") }
-  dlg:entry{ id = "resolution", label = "New tile size:", text = offered.resolution, focus = true }
+  dlg:entry{ id = "resolution", label = "New tile size (or 2x):", text = offered.resolution, focus = true }
   if not tilemap then
     dlg:entry{ id = "tile_size", label = "Sheet tile size (empty: one tile):", text = offered.tile_size }
   end
@@ -679,7 +703,8 @@ function M.work(plugin, options)
     notify({ "manifold could not upscale:", err })
     return nil
   end
-  prefs.resolution = res.text  -- what "Upscale with manifold again" uses
+  -- what "Upscale with manifold again" uses: a factor stays a factor (of the next sprite's size)
+  prefs.resolution = M.parse_factor(options.resolution) and options.resolution:match("^%s*(.-)%s*$") or res.text
   -- 3. read: open the result (app.open asks for read access).
   local result = open_result(output)
   if not result then return nil end

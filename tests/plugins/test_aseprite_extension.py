@@ -326,6 +326,28 @@ def test_a_32px_sprite_comes_back_as_one_tile(tmp_path, pictures, tiny_model_dir
     assert case["opened"]["gridBounds"] == {"x": 0, "y": 0, "width": 16, "height": 16}  # left alone
 
 
+def test_a_factor_is_of_the_tile_or_the_frame_and_again_keeps_it(tmp_path, pictures, tiny_model_dir, manifold_exe):
+    """2x: twice the sheet's tile size, or twice the frame when the sprite is one tile; "again" on
+    another sprite applies the factor to that one."""
+    extra = f"--model {tiny_model_dir} --device cpu"
+    result = run_lua(tmp_path, [
+        {"name": "sheet", "sprite": {"raw": pictures["sheet"], "width": 64, "height": 32},
+         "answers": [{"resolution": "1.5x", "tile_size": "16", "executable": manifold_exe, "extra_args": extra}]},
+        {"name": "tile", "sprite": {"raw": pictures["tile"], "width": 16, "height": 16},
+         "answers": [{"resolution": " 2x ", "tile_size": ""}]},
+        {"name": "again", "command": "ManifoldUpscaleAgain", "sprite": {"raw": pictures["big"], "width": 32,
+                                                                        "height": 32}},
+        {"name": "largest factor", "sprite": {"raw": pictures["tile"], "width": 16, "height": 16},
+         "answers": [{"resolution": "16x", "tile_size": ""}]},
+    ])
+    sheet, tile, again, largest = result["cases"]
+    assert sheet["argv"][3:7] == ["--res", "24", "--tile-size", "16"] and png_size(sheet["kept"]) == (96, 48)
+    assert tile["argv"][3:5] == ["--res", "32"] and png_size(tile["kept"]) == (32, 32)
+    assert tile["opened"]["filename"] == tile["output"] and tile["preferences"]["resolution"] == "2x"
+    assert again["argv"][3:5] == ["--res", "64"] and again["opened"]["width"] == 64
+    assert largest["alerts"] == [] and largest["argv"][3:5] == ["--res", "256"]
+
+
 def test_errors_are_shown(tmp_path, pictures, tiny_model_dir, manifold_exe):
     missing_model = tmp_path / "no-model"
     sprite = {"raw": pictures["tile"], "width": 16, "height": 16}
