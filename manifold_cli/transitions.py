@@ -3,7 +3,7 @@
 Data flow: tiles (tile_refs.py) -> Wang masks (manifold_core.wang) -> composite rendering
 (manifold_core.regenerate) -> **a sheet and a Tiled tileset with a Wang set** -> Tiled's terrain brush.
 
-    job = plan_transitions("grass.png", "sand.png", None, 64, 64, "corner", variants=2, seed=0, boundary="noisy")
+    job = plan_transitions("grass.png", "sand.png", None, (64, 64), "corner", variants=2, seed=0, boundary="noisy")
     summary = run_transitions(job, model, RenderOptions(...), advance)   # writes grass-sand.png + grass-sand.tsx
 
 The sheet holds one block per copy of the set (the set itself, then each variant), each block
@@ -33,6 +33,7 @@ from manifold_core.tiles import write_png
 from manifold_core.variants import rolled_copies, shuffle
 from manifold_core.wang import A, B, boundary_scale, min_cells, neighbours, tile_masks, wang_set
 
+from .options import Scale
 from .tile_refs import TileRef, read_tile_ref
 from .upscale import Summary, check_memory, render_memory
 
@@ -68,15 +69,17 @@ class TransitionsJob:
         return self.tsx.stem
 
 
-def plan_transitions(a_text: str, b_text: str, out: Path | None, height: int, width: int, kind: str = "corner",
-                     variants: int = 0, seed: int = 0, boundary: str = "noisy") -> TransitionsJob:
-    """Read and check everything; nothing is written."""
+def plan_transitions(a_text: str, b_text: str, out: Path | None, size: tuple[int, int] | Scale,
+                     kind: str = "corner", variants: int = 0, seed: int = 0, boundary: str = "noisy") -> TransitionsJob:
+    """Read and check everything; nothing is written. size: the new tiles' (height, width), or a
+    Scale of the terrain tiles' own."""
     if not 0 <= variants <= MAX_VARIANTS:
         raise UsageError(f"--variants {variants}: give 0 to {MAX_VARIANTS} variants per Wang tile")
     a, b = read_tile_ref(a_text), read_tile_ref(b_text)
     if a.tile.shape != b.tile.shape:
         raise UserError(f"{shown(a_text)} is {a.tile.shape[1]}x{a.tile.shape[0]} px and {shown(b_text)} "
                         f"{b.tile.shape[1]}x{b.tile.shape[0]} px: give two terrain tiles of one size")
+    height, width = size.check(*a.tile.shape[:2], "the terrain tile") if isinstance(size, Scale) else size
     try:
         boundary_scale(boundary, a.tile.shape[1])
     except ValueError:

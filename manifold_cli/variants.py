@@ -29,6 +29,7 @@ from manifold_core.seams import join_report
 from manifold_core.tiles import write_png
 from manifold_core.variants import rolled_copies, shuffle
 
+from .options import Scale
 from .tile_refs import TileRef, read_tile_ref
 from .upscale import Summary, check_memory, render_memory
 
@@ -53,14 +54,17 @@ class VariantsJob:
         return [self.folder / f"{self.ref.name}-{k}.png" for k in range(1, self.count + 1)]
 
 
-def plan_variants(text: str, count: int, out: Path | None, size: tuple[int, int] | None, seed: int = 0,
+def plan_variants(text: str, count: int, out: Path | None, size: tuple[int, int] | Scale | None, seed: int = 0,
                   strength: float = 0.5) -> VariantsJob:
-    """Read and check everything; nothing is written. size: (height, width), or None for the tile's own."""
+    """Read and check everything; nothing is written. size: (height, width), a Scale of the tile's
+    own, or None for the tile's own."""
     if not 1 <= count <= MAX_VARIANTS:
         raise UsageError(f"-n {count}: give 1 to {MAX_VARIANTS} variants")
     if not 0 <= strength <= 1:
         raise UsageError(f"--strength {strength}: give a share from 0 (the tile itself) to 1 (all of its inside)")
     ref = read_tile_ref(text)
+    if isinstance(size, Scale):
+        size = size.check(*ref.tile.shape[:2], shown(text))
     height, width = size if size is not None else ref.tile.shape[:2]
     if out is not None and out.suffix.lower() == ".png":
         job = VariantsJob(ref, count, height, width, seed, strength, None, out)

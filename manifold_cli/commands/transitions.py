@@ -36,7 +36,8 @@ def transitions(
     second: str = typer.Argument(..., metavar="B", help="The second terrain (Wang colour 2), the same size as A."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="The tileset to write, ending in .tsx (its sheet "
                                        "goes beside it as .png), or a folder. Default: A-B.tsx beside A."),
-    res: str = typer.Option("64", "--res", "-r", help="The new tiles' size: 64, or WxH like 64x48."),
+    res: str = typer.Option("64", "--res", "-r", help="The new tiles' size: 64, WxH like 64x48, or a "
+                     "factor of the terrain tiles' own, like 2x."),
     wang: WangKind = typer.Option(WangKind("corner"), "--wang", help="corner: 16 tiles, a colour per corner "
                                   "(Tiled's corner set); edge: 16 tiles, a colour per edge, B drawn as paths across "
                                   "A; blob: the 47-tile blob set (Tiled's mixed set: corners and edges)."),
@@ -71,11 +72,11 @@ def transitions(
     with command_errors():  # everything, the imports too: a SIGTERM is the one `interrupted` line
         from manifold_core.runtime import TileModel
 
-        from ..options import resolution
+        from ..options import output_size
         from ..transitions import plan_transitions, run_transitions
 
-        height, width = resolution(res)
-        job = plan_transitions(first, second, out, height, width, WangKind(wang).value, variants, seed, boundary)
+        job = plan_transitions(first, second, out, output_size(res), WangKind(wang).value, variants, seed, boundary)
+        height, width = job.height, job.width
         options = render_options(edges, Style(style), palette, alpha)
         tile_model = TileModel.load(model, device.value)
         with progress_bar(quiet or as_json) as progress:

@@ -19,8 +19,8 @@ def variants(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="A folder for TILE-1.png ... TILE-N.png, or a "
                                        "name ending in .png for one strip of them side by side. Default: a folder "
                                        "TILE-variants beside TILE."),
-    res: Optional[str] = typer.Option(None, "--res", "-r", help="The variants' size: 64, or WxH like 64x48. "
-                                      "Default: the tile's own size."),
+    res: Optional[str] = typer.Option(None, "--res", "-r", help="The variants' size: 64, WxH like 64x48, or a "
+                                      "factor of the tile's own, like 2x. Default: the tile's own size."),
     seed: int = typer.Option(0, "--seed", help="Chooses the patches: the same seed gives the same files, byte "
                              "for byte."),
     strength: float = typer.Option(0.5, "--strength", help="The share of the tile's inside (all but a band along "
@@ -51,10 +51,10 @@ def variants(
     with command_errors():  # everything, the imports too: a SIGTERM is the one `interrupted` line
         from manifold_core.runtime import TileModel
 
-        from ..options import resolution
+        from ..options import output_size
         from ..variants import plan_variants, run_variants
 
-        size = resolution(res) if res is not None else None
+        size = output_size(res) if res is not None else None
         job = plan_variants(tile, count, out, size, seed, strength)
         options = render_options(edges, Style(style), palette, alpha)
         tile_model = TileModel.load(model, device.value)

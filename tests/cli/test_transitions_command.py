@@ -210,3 +210,12 @@ def test_mistakes_are_one_line_and_write_nothing(terrains, tmp_path, args, statu
     assert result.exit_code == status, result.output
     assert words in result.output and result.output.startswith("error: ") and result.output.count("\n") == 1
     assert sorted(p.name for p in (tmp_path / "in").iterdir()) == before
+
+
+def test_a_factor_is_of_the_terrain_tiles_own_size(terrains, tmp_path):
+    grass, sand = terrains
+    side = read_rgba(grass).shape[0]
+    data = summary(transitions(grass, sand, "-o", tmp_path / "set.tsx", "--res", "1.5x", "--json"))
+    assert data["resolution"] == [side * 3 // 2] * 2
+    too_big = transitions(grass, sand, "-o", tmp_path / "big.tsx", "--res", "17x")
+    assert too_big.exit_code == 2 and "at most 16" in too_big.output and not (tmp_path / "big.tsx").exists()

@@ -78,3 +78,10 @@ def test_mistakes_are_one_line_and_write_nothing(sand, args, status, words):
     result = run_cli("variants", sand, *[a.format(tile=sand) for a in args])
     assert result.exit_code == status and words in result.output and result.output.count("\n") == 1
     assert sorted(p.name for p in sand.parent.iterdir()) == before
+
+
+def test_a_factor_is_of_the_tiles_own_size(sand, tmp_path):
+    by_factor = variants(sand, "-n", "2", "--res", "2x", "-o", tmp_path / "by-factor")
+    by_size = variants(sand, "-n", "2", "--res", str(2 * read_rgba(sand).shape[1]), "-o", tmp_path / "by-size")
+    assert by_factor["resolution"] == by_size["resolution"] == [2 * s for s in read_rgba(sand).shape[1::-1]]
+    assert [read_rgba(f).tobytes() for f in by_factor["files"]] == [read_rgba(f).tobytes() for f in by_size["files"]]
