@@ -12,7 +12,7 @@ tell the kinds apart; catching `UserError` catches them all. The statuses (READM
     0  done                                   3  done, but some input files were skipped
     1  an error in an input (nothing written)  4  the output location cannot be written
     2  the command line asks for the impossible 5  too large for this machine's memory
-    6  the model folder is broken             130  interrupted (Ctrl-C, SIGTERM)
+    6  the model folder is broken             130  interrupted (Ctrl-C, SIGTERM, SIGHUP)
 """
 
 from __future__ import annotations

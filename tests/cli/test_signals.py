@@ -116,7 +116,7 @@ def test_sigterm_is_handled_before_the_heavy_imports(tmp_path):
     assert err.startswith("error: interrupted") and err.count("\n") == 1 and "Traceback" not in err, err
 
 
-@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 @pytest.mark.parametrize("delay", [0.05, 0.2, 0.4, 0.6, 0.8])
 def test_a_signal_at_any_moment_of_start_up_is_status_130(tmp_path, delay, number):
     Image.fromarray(make_tiles(1, 16, seed=0)[0]).save(tmp_path / "t.png")
