@@ -143,8 +143,10 @@ def need_torch(what: str):
 
 
 def progress_bar(disabled: bool):
+    """The bar of a long command. Transient: it goes when the command ends, so what stays is the
+    summary line, or the one `error:` line alone (a check that fails inside the run left "0/1 tiles")."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("tiles"),
-                    TimeElapsedColumn(), console=console, disable=disabled)
+                    TimeElapsedColumn(), console=console, disable=disabled, transient=True)
 
