@@ -246,10 +246,13 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True, ov
     resample = get(cfg.model.kind).resamples_input  # else tiles are learnt from at their own size
     tiles = load_tileset(cfg.data, cfg.model.channels, cfg.model.size, grid, cfg.val_percent, resample)
     if len(tiles.train) == 0 or len(tiles.val) == 0:
+        small = tiles.stats.get("too_small", 0)
+        hint = (f"the model learns from {cfg.model.size} px squares: for smaller art give its sheets whole (no "
+                f"--tile-size), they are cut into squares" if small * 2 > tiles.stats["found"]
+                else "give more tiles or change --val-percent")
         raise UserError(f"{len(tiles.train)} training and {len(tiles.val)} validation tiles in "
                         f"{', '.join(map(str, cfg.data))} (found {tiles.stats['found']}, {tiles.stats['empty']} empty, "
-                        f"{tiles.stats['duplicates']} duplicates, {tiles.stats.get('too_small', 0)} smaller than "
-                        f"{cfg.model.size} px); give more tiles or change --val-percent")
+                        f"{tiles.stats['duplicates']} duplicates, {small} smaller than {cfg.model.size} px); {hint}")
     train_tiles, val_tiles = tiles.train.to(device), tiles.val.to(device)
 
     # ---- model, optimizer, schedule

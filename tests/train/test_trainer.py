@@ -190,3 +190,27 @@ def test_sigint_writes_a_checkpoint_and_stops_cleanly(tmp_path, tile_folder):
     state = read_checkpoint(run)
     assert state["step"] >= 2 and not [p for p in run.iterdir() if p.name.startswith(".")]
     assert int(rows(run)[-1]["step"]) <= state["step"]  # the checkpoint is at least as new as the log
+
+
+def test_art_smaller_than_the_squares_is_told_to_give_its_sheets_whole(tmp_path):
+    """Tiles smaller than the model's squares are left out; when they are most of what was given,
+    the error says what works instead (a sheet given whole is cut into squares)."""
+    import numpy as np
+    from PIL import Image
+
+    from manifold_core.synthetic import make_tiles
+
+    small, sheets = tmp_path / "small", tmp_path / "sheets"
+    small.mkdir()
+    sheets.mkdir()
+    model = tiny_local_config()  # a kind that learns from squares cut from the tiles (16 px for the tiny one)
+    tiles = make_tiles(64, model.size // 2, seed=2)
+    for i, tile in enumerate(tiles):
+        Image.fromarray(tile).save(small / f"{i}.png")
+    with pytest.raises(UserError, match="give its sheets whole"):
+        train(TrainConfig(max_inputs=64, **common(tmp_path, small, model=model)), show_progress=False)
+    for k in range(4):  # the same tiles, as four sheets of 4 x 4
+        rows = [np.concatenate(list(tiles[16 * k + 4 * r:16 * k + 4 * r + 4]), 1) for r in range(4)]
+        Image.fromarray(np.concatenate(rows, 0)).save(sheets / f"sheet{k}.png")
+    train(TrainConfig(max_inputs=64, **common(tmp_path / "ok", sheets, model=model)), show_progress=False)
+    assert (tmp_path / "ok" / "run" / "checkpoint.pt").exists()
