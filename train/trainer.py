@@ -401,6 +401,8 @@ def _progress(enabled: bool):
 
     return Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("inputs"),
-        TextColumn("loss {task.fields[loss]:.5f}  val {task.fields[val]:.5f}  {task.fields[rate]:.0f} inputs/s"),
+        # the train MSE is the mean since the last validation, as log.csv's train_mse
+        TextColumn("train mse {task.fields[loss]:.5f}  val mse {task.fields[val]:.5f}  {task.fields[rate]:.0f} "
+                   "inputs/s"),
         TimeRemainingColumn(), console=Console(stderr=True), disable=not enabled,
     )
