@@ -562,8 +562,11 @@ function M.variants(options)
   if not seed then return nil, "'" .. tostring(options.seed) .. "' is not a seed; give a whole number, like 0" end
   local size = { w = sprite.width, h = sprite.height, text = size_text(sprite.width, sprite.height) }
   if tostring(options.size or ""):match("%S") then
-    size = M.parse_size(options.size)
-    if not size then return nil, "'" .. options.size .. "' is not a tile size; give a size like 64 or 64x48" end
+    local factor = M.parse_factor(options.size)  -- 2x: twice the tile (the frame)
+    size = factor and M.scaled_size(size, factor) or M.parse_size(options.size)
+    if not size then
+      return nil, "'" .. options.size .. "' is not a tile size; give a size like 64 or 64x48, or a factor like 2x"
+    end
   end
   local exe = options.executable
   if not exe or not exe:match("%S") then exe = "manifold" end

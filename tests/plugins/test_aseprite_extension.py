@@ -348,6 +348,16 @@ def test_a_factor_is_of_the_tile_or_the_frame_and_again_keeps_it(tmp_path, pictu
     assert largest["alerts"] == [] and largest["argv"][3:5] == ["--res", "256"]
 
 
+def test_variants_take_a_factor_of_the_tile(tmp_path, pictures, manifold_exe):
+    sprite = {"raw": pictures["tile"], "width": 16, "height": 16}
+    result = run_lua(tmp_path, [{"name": "factor", "sprite": sprite, "command": "ManifoldVariants",
+                                 "answers": [{"count": "2", "strength": "0.5", "seed": "1", "size": "1.5x",
+                                              "executable": manifold_exe, "extra_args": "--device cpu"}]}])
+    case = result["cases"][0]
+    assert case["ok"] and case["alerts"] == [], case
+    assert case["argv"][9:11] == ["--res", "24"] and png_size(case["kept"]) == (2 * 24, 24)
+
+
 def test_errors_are_shown(tmp_path, pictures, tiny_model_dir, manifold_exe):
     missing_model = tmp_path / "no-model"
     sprite = {"raw": pictures["tile"], "width": 16, "height": 16}
