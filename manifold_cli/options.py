@@ -38,21 +38,23 @@ class Scale:
 
     factor: float
 
-    def size(self, height: int, width: int) -> tuple[int, int]:
-        """(height, width) of a tile of this size, times the factor."""
-        return tuple(max(1, math.floor(side * self.factor + 0.5)) for side in (height, width))
-
     @property
     def tag(self) -> str:  # in default output names: tiles-4x/, sheet-1.5x.png
         return f"{self.factor:g}x"
 
     def check(self, height: int, width: int, what: str) -> tuple[int, int]:
-        """size(), or a UsageError when a side would be larger than MAX_SIDE."""
-        new = self.size(height, width)
+        """(height, width) of `what`, a tile of this size, times the factor; a UsageError when a side
+        would be larger than MAX_SIDE."""
+        new = tuple(max(1, math.floor(side * self.factor + 0.5)) for side in (height, width))
         if max(new) > MAX_SIDE:
             raise UsageError(f"--res {self.tag}: {what} is {width}x{height} px and would be {new[1]}x{new[0]}; at "
                              f"most {MAX_SIDE} px a side: choose a smaller factor")
         return new
+
+
+def size_for(size: tuple[int, int] | Scale, height: int, width: int, what: str) -> tuple[int, int]:
+    """The output size of `what`, a tile of height x width: `size` itself, or a Scale of the tile's."""
+    return size.check(height, width, what) if isinstance(size, Scale) else size
 
 
 def output_size(text: str, option: str = "--res") -> tuple[int, int] | Scale:
@@ -65,14 +67,14 @@ def output_size(text: str, option: str = "--res") -> tuple[int, int] | Scale:
     return resolution(text, option, ", or a factor like 4x")
 
 
-def resolution(text: str, option: str = "--res", other: str = "") -> tuple[int, int]:
+def resolution(text: str, option: str = "--res", also: str = "") -> tuple[int, int]:
     """'64' -> (64, 64), '64x48' (W x H) -> (48, 64); a UsageError otherwise."""
     from manifold_core.runtime import parse_resolution
 
     try:
         return parse_resolution(text)
     except UserError:
-        raise UsageError(f"{option} {text!r}: give a size like 64 or WxH like 64x48 (1 to 4096 pixels){other}") from None
+        raise UsageError(f"{option} {text!r}: give a size like 64 or WxH like 64x48 (1 to 4096 pixels){also}") from None
 
 
 def sheet_grid(tile_size: str | None, margin: int = 0, spacing: int = 0) -> Grid | None:

@@ -49,7 +49,7 @@ from manifold_core.tiled import (
 )
 from manifold_core.tiles import Sheet, write_png
 
-from .options import Scale
+from .options import Scale, size_for
 from .upscale import (
     Plan,
     Summary,
@@ -326,8 +326,7 @@ def plan_tiled(source: Path, out: Path | None, size: tuple[int, int] | Scale,
         raise UserError(f"{shown(source)}: not a Tiled tileset (.tsx) or map (.tmx)")
     out_dir, named = output_dir(source, out)
     found = read_tiled(source, allow_outside)
-    height, width = (size.check(found.tile_height, found.tile_width, f"{shown(source)}'s tile")
-                     if isinstance(size, Scale) else size)
+    height, width = size_for(size, found.tile_height, found.tile_width, f"{shown(source)}'s tile")
     tag = size_tag(size)
     planner = Planner(found, out_dir)
     fx, fy = width / found.tile_width, height / found.tile_height

@@ -33,7 +33,7 @@ from manifold_core.tiles import write_png
 from manifold_core.variants import rolled_copies, shuffle
 from manifold_core.wang import A, B, boundary_scale, min_cells, neighbours, tile_masks, wang_set
 
-from .options import Scale
+from .options import Scale, size_for
 from .tile_refs import TileRef, read_tile_ref
 from .upscale import Summary, check_memory, render_memory
 
@@ -79,7 +79,7 @@ def plan_transitions(a_text: str, b_text: str, out: Path | None, size: tuple[int
     if a.tile.shape != b.tile.shape:
         raise UserError(f"{shown(a_text)} is {a.tile.shape[1]}x{a.tile.shape[0]} px and {shown(b_text)} "
                         f"{b.tile.shape[1]}x{b.tile.shape[0]} px: give two terrain tiles of one size")
-    height, width = size.check(*a.tile.shape[:2], "the terrain tile") if isinstance(size, Scale) else size
+    height, width = size_for(size, *a.tile.shape[:2], "the terrain tile")
     try:
         boundary_scale(boundary, a.tile.shape[1])
     except ValueError:

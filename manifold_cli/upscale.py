@@ -41,7 +41,7 @@ from manifold_core.pixelart import palette_of
 from manifold_core.runtime import ENCODE_BATCH, RenderOptions, TileModel
 from manifold_core.tiles import Grid, Sheet, find_images, read_rgba, slice_sheet, write_png
 
-from .options import Scale
+from .options import Scale, size_for
 
 FILES_PER_CHUNK = 256  # at most this many input files read, rendered and written together
 CHUNK_BYTES = 512 << 20  # ... and fewer when their rendered outputs would need more memory than this
@@ -371,7 +371,7 @@ class ImagePlan(Plan):
     def make(cls, source: Path, out: Path | None, size: tuple[int, int] | Scale) -> "ImagePlan":
         out = file_output(source, out, size_tag(size))
         tile = read_tile(source)
-        height, width = size.check(*tile.shape[:2], shown(source)) if isinstance(size, Scale) else size
+        height, width = size_for(size, *tile.shape[:2], shown(source))
         return cls(source, out, height, width, tile)
 
     tiles = 1
@@ -398,8 +398,7 @@ class SheetPlan(Plan):
     @classmethod
     def make(cls, source: Path, out: Path | None, size: tuple[int, int] | Scale, grid: Grid) -> "SheetPlan":
         out = file_output(source, out, size_tag(size))
-        height, width = (size.check(grid.tile_height, grid.tile_width, f"{shown(source)}'s tile")
-                         if isinstance(size, Scale) else size)
+        height, width = size_for(size, grid.tile_height, grid.tile_width, f"{shown(source)}'s tile")
         return cls(source, out, height, width, read_sheet(source, grid))
 
     @property

@@ -29,7 +29,7 @@ from manifold_core.seams import join_report
 from manifold_core.tiles import write_png
 from manifold_core.variants import rolled_copies, shuffle
 
-from .options import Scale
+from .options import Scale, size_for
 from .tile_refs import TileRef, read_tile_ref
 from .upscale import Summary, check_memory, render_memory
 
@@ -63,9 +63,7 @@ def plan_variants(text: str, count: int, out: Path | None, size: tuple[int, int]
     if not 0 <= strength <= 1:
         raise UsageError(f"--strength {strength}: give a share from 0 (the tile itself) to 1 (all of its inside)")
     ref = read_tile_ref(text)
-    if isinstance(size, Scale):
-        size = size.check(*ref.tile.shape[:2], shown(text))
-    height, width = size if size is not None else ref.tile.shape[:2]
+    height, width = size_for(size, *ref.tile.shape[:2], shown(text)) if size is not None else ref.tile.shape[:2]
     if out is not None and out.suffix.lower() == ".png":
         job = VariantsJob(ref, count, height, width, seed, strength, None, out)
     else:

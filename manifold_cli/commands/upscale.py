@@ -89,7 +89,7 @@ def upscale(
         tile_model = TileModel.load(model, device.value, precision.value)
         several = getattr(plan, "scale", None) is not None  # a folder at --res 4x: each tile its own size
         with progress_bar(quiet or as_json) as progress:
-            label = f"upscaling {res.lower()}" if several else f"upscaling to {plan.width}x{plan.height}"
+            label = f"upscaling {size.tag}" if several else f"upscaling to {plan.width}x{plan.height}"
             task = progress.add_task(label, total=plan.tiles)
             summary = plan.run(tile_model, options, lambda n: progress.advance(task, n))
     report(summary, plan, None if several else (plan.width, plan.height), getattr(size, "factor", None), as_json)
